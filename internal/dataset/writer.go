@@ -1,0 +1,191 @@
+package dataset
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// ParquetRowGroupRows is the most rows ParquetWriter puts in one row group.
+const ParquetRowGroupRows = 1 << 20
+
+// ParquetWriter writes records to a Parquet file, Snappy-compressed, in row
+// groups of up to ParquetRowGroupRows rows (small records are gathered into
+// one row group, which is buffered in memory until full or closed). The
+// Arrow schema is stored in the file so that readers get the same types.
+type ParquetWriter struct {
+	schema *arrow.Schema
+	fw     *pqarrow.FileWriter
+}
+
+// NewParquetWriter starts a Parquet file on w with the given schema. Close
+// must be called to write the footer; it does not close w.
+func NewParquetWriter(w io.Writer, schema *arrow.Schema) (*ParquetWriter, error) {
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithMaxRowGroupLength(ParquetRowGroupRows),
+	)
+	fw, err := pqarrow.NewFileWriter(schema, writerOnly{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		return nil, fmt.Errorf("starting Parquet file: %w", err)
+	}
+	return &ParquetWriter{schema: schema, fw: fw}, nil
+}
+
+// writerOnly hides any Close method of the wrapped writer, which pqarrow
+// would otherwise call.
+type writerOnly struct{ io.Writer }
+
+// Write appends rec, whose schema must equal the writer's.
+func (p *ParquetWriter) Write(rec arrow.RecordBatch) error {
+	if !rec.Schema().Equal(p.schema) {
+		return fmt.Errorf("writing Parquet record: record schema %s differs from the file's %s: %w", rec.Schema(), p.schema, ErrSchemaMismatch)
+	}
+	if err := p.fw.WriteBuffered(rec); err != nil {
+		return fmt.Errorf("writing Parquet record: %w", err)
+	}
+	return nil
+}
+
+// Close writes the pending row group and the footer. It does not close the
+// underlying writer.
+func (p *ParquetWriter) Close() error {
+	if err := p.fw.Close(); err != nil {
+		return fmt.Errorf("closing Parquet file: %w", err)
+	}
+	return nil
+}
+
+// CSVWriter writes records as CSV with a header row. Floats are formatted
+// with strconv 'g' and the shortest precision that round-trips (so reading
+// the file back gives the same float64 bits); NaN is written as "NaN" and
+// infinities as "+Inf"/"-Inf"; nulls as empty fields (so both NaN and null
+// read back as null); booleans as true/false. Supported column types:
+// Float64, Float32, signed and unsigned integers, Boolean, String,
+// LargeString.
+type CSVWriter struct {
+	schema *arrow.Schema
+	cw     *csv.Writer
+	row    []string
+	closed bool
+}
+
+// NewCSVWriter starts a CSV file on w with the given schema; the header is
+// written at the first Write or at Close. Close does not close w.
+func NewCSVWriter(w io.Writer, schema *arrow.Schema) (*CSVWriter, error) {
+	for _, f := range schema.Fields() {
+		switch f.Type.ID() {
+		case arrow.FLOAT64, arrow.FLOAT32, arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
+			arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64, arrow.BOOL, arrow.STRING, arrow.LARGE_STRING:
+		default:
+			return nil, fmt.Errorf("starting CSV file: column %q has type %s: %w", f.Name, f.Type, ErrUnsupportedFormat)
+		}
+	}
+	cw := csv.NewWriter(w)
+	header := make([]string, schema.NumFields())
+	for i, f := range schema.Fields() {
+		header[i] = f.Name
+	}
+	if err := cw.Write(header); err != nil {
+		return nil, fmt.Errorf("writing CSV header: %w", err)
+	}
+	return &CSVWriter{schema: schema, cw: cw, row: make([]string, schema.NumFields())}, nil
+}
+
+// Write appends rec's rows; rec's schema must equal the writer's.
+func (c *CSVWriter) Write(rec arrow.RecordBatch) error {
+	if c.closed {
+		return errors.New("writing CSV record: writer is closed")
+	}
+	if !rec.Schema().Equal(c.schema) {
+		return fmt.Errorf("writing CSV record: record schema %s differs from the file's %s: %w", rec.Schema(), c.schema, ErrSchemaMismatch)
+	}
+	cols := rec.Columns()
+	for i := 0; i < int(rec.NumRows()); i++ {
+		for j, col := range cols {
+			c.row[j] = formatCell(col, i)
+		}
+		if err := c.cw.Write(c.row); err != nil {
+			return fmt.Errorf("writing CSV record: %w", err)
+		}
+	}
+	c.cw.Flush()
+	if err := c.cw.Error(); err != nil {
+		return fmt.Errorf("writing CSV record: %w", err)
+	}
+	return nil
+}
+
+// Close flushes the output. It does not close the underlying writer.
+func (c *CSVWriter) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	c.cw.Flush()
+	if err := c.cw.Error(); err != nil {
+		return fmt.Errorf("closing CSV file: %w", err)
+	}
+	return nil
+}
+
+// FormatFloat formats v as CSVWriter does.
+func FormatFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+func formatCell(col arrow.Array, i int) string {
+	if col.IsNull(i) {
+		return ""
+	}
+	switch a := col.(type) {
+	case *array.Float64:
+		return FormatFloat(a.Value(i))
+	case *array.Float32:
+		v := float64(a.Value(i))
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return FormatFloat(v)
+		}
+		return strconv.FormatFloat(v, 'g', -1, 32)
+	case *array.Int64:
+		return strconv.FormatInt(a.Value(i), 10)
+	case *array.Int32:
+		return strconv.FormatInt(int64(a.Value(i)), 10)
+	case *array.Int16:
+		return strconv.FormatInt(int64(a.Value(i)), 10)
+	case *array.Int8:
+		return strconv.FormatInt(int64(a.Value(i)), 10)
+	case *array.Uint64:
+		return strconv.FormatUint(a.Value(i), 10)
+	case *array.Uint32:
+		return strconv.FormatUint(uint64(a.Value(i)), 10)
+	case *array.Uint16:
+		return strconv.FormatUint(uint64(a.Value(i)), 10)
+	case *array.Uint8:
+		return strconv.FormatUint(uint64(a.Value(i)), 10)
+	case *array.Boolean:
+		return strconv.FormatBool(a.Value(i))
+	case *array.String:
+		return a.Value(i)
+	case *array.LargeString:
+		return a.Value(i)
+	}
+	return col.ValueStr(i)
+}
