@@ -1,0 +1,301 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/batchinfer/batchinfer/internal/bundle"
+	"github.com/batchinfer/batchinfer/internal/dataset"
+	"github.com/batchinfer/batchinfer/internal/drift"
+	"github.com/batchinfer/batchinfer/internal/report"
+	"github.com/batchinfer/batchinfer/internal/scoring"
+	"github.com/batchinfer/batchinfer/internal/stats"
+	"github.com/batchinfer/batchinfer/internal/storage"
+)
+
+// Activities holds the dependencies of batchinfer's activities. Workflows
+// call its methods through a nil *Activities.
+type Activities struct {
+	// Threads evaluating the model per Predict; default GOMAXPROCS.
+	Threads int
+	// HeartbeatEvery throttles progress heartbeats; default 5 s.
+	HeartbeatEvery time.Duration
+}
+
+// New returns Activities with the defaults.
+func New() *Activities { return &Activities{HeartbeatEvery: 5 * time.Second} }
+
+// maxStatsBytes bounds a statistics JSON read into memory (256 MiB).
+const maxStatsBytes = 256 << 20
+
+// LoadDataset resolves the dataset and the model and checks that they fit:
+// every file readable and of one schema, at least one row, drop columns
+// valid, the model's features present and numeric, no prediction column
+// already in the dataset. It copies the reference statistics (the sample set
+// statistics, else the bundle's feature_stats) into the run folder.
+func (a *Activities) LoadDataset(ctx context.Context, in LoadDatasetInput) (*LoadDatasetResult, error) {
+	return guard(func() (*LoadDatasetResult, error) { return a.loadDataset(ctx, in) })
+}
+
+func (a *Activities) loadDataset(ctx context.Context, in LoadDatasetInput) (*LoadDatasetResult, error) {
+	m, err := loadModel(ctx, in.Model)
+	if err != nil {
+		return nil, err
+	}
+	files, err := dataset.Resolve(ctx, in.Datasets)
+	if err != nil {
+		return nil, err
+	}
+	r, err := dataset.OpenAll(ctx, files, dataset.Options{BatchRows: 1024, NumericColumns: m.FeatureNames()})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	plan, err := scoring.NewPlan(r.Schema(), m, in.DropColumns, in.LabelColumns, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Next(); err == io.EOF {
+		return nil, fmt.Errorf("%w: %v", scoring.ErrEmptyDataset, in.Datasets)
+	} else if err != nil {
+		return nil, err
+	}
+	res := &LoadDatasetResult{
+		Columns:      plan.Names,
+		LabelColumns: plan.Labels,
+		Classes:      m.Info.NumClasses,
+		Objective:    m.Info.Objective,
+		Framework:    m.Info.Framework,
+		RowsHint:     -1,
+	}
+	for _, f := range files {
+		res.Files = append(res.Files, DatasetFile{URI: f.URI, Format: string(f.Format), Size: f.Size})
+	}
+	for _, i := range plan.Features {
+		res.Features = append(res.Features, r.Schema().Field(i).Name)
+	}
+
+	var refJSON []byte
+	switch {
+	case in.PerformDrift == "false":
+		res.DriftNote = "drift analysis disabled (perform_drift_analysis=false)"
+	case in.SampleSetStatistics != "":
+		b, err := storage.ReadAll(ctx, in.SampleSetStatistics, maxStatsBytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: sample set statistics: %w", errNoReference, err)
+		}
+		refJSON = b
+	case m.Spec != nil && len(m.Spec.FeatureStats) > 0:
+		refJSON = m.Spec.FeatureStats
+	default:
+		note := "the model is a bare file without feature_stats and no sample set statistics were given (register it with `starter model register` or pass --sample-set-statistics)"
+		if in.PerformDrift == "true" {
+			return nil, fmt.Errorf("drift analysis required but %w: %s", errNoReference, note)
+		}
+		res.DriftNote = "drift analysis skipped: no reference statistics: " + note
+	}
+	if refJSON != nil {
+		ref, err := stats.ParseDataset(refJSON)
+		if err != nil {
+			return nil, fmt.Errorf("reference statistics: %w", err)
+		}
+		out, err := ref.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("encoding reference statistics: %w", err)
+		}
+		res.ReferenceStatistics = storage.Join(in.RunDir, ArtifactReferenceStatistics)
+		if err := storage.WriteFile(ctx, res.ReferenceStatistics, out); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func loadModel(ctx context.Context, uri string) (*scoring.Model, error) {
+	l, err := bundle.Load(ctx, uri)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadModel, err)
+	}
+	m, err := scoring.NewModel(l)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadModel, err)
+	}
+	return m, nil
+}
+
+// heartbeater records progress at most every interval.
+type heartbeater struct {
+	ctx   context.Context
+	every time.Duration
+	mu    sync.Mutex
+	last  time.Time
+}
+
+func (h *heartbeater) beat(details ...any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if time.Since(h.last) < h.every {
+		return
+	}
+	h.last = time.Now()
+	activity.RecordHeartbeat(h.ctx, details...)
+}
+
+func (a *Activities) heartbeater(ctx context.Context) *heartbeater {
+	every := a.HeartbeatEvery
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	return &heartbeater{ctx: ctx, every: every}
+}
+
+// Predict scores the dataset and writes the result set; it heartbeats the
+// rows scored. A retry rewrites the same part file.
+func (a *Activities) Predict(ctx context.Context, in PredictInput) (*PredictResult, error) {
+	return guard(func() (*PredictResult, error) {
+		m, err := loadModel(ctx, in.Model)
+		if err != nil {
+			return nil, err
+		}
+		files := make([]dataset.File, len(in.Files))
+		for i, f := range in.Files {
+			files[i] = dataset.File{URI: f.URI, Format: dataset.Format(f.Format), Size: f.Size}
+		}
+		hb := a.heartbeater(ctx)
+		res, err := scoring.Score(ctx, scoring.ScoreInput{
+			Files:        files,
+			Model:        m,
+			DropColumns:  in.DropColumns,
+			LabelColumns: in.LabelColumns,
+			PredictProba: in.PredictProba,
+			ResultSet:    in.ResultSet,
+			Format:       in.ResultFormat,
+			Threads:      a.Threads,
+			Progress:     func(rows int64) { hb.beat(rows) },
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &PredictResult{Rows: res.Rows, ResultSet: in.ResultSet, Parts: res.Parts, Columns: res.Columns}, nil
+	})
+}
+
+// ComputeStatistics describes the result set (histograms over the reference
+// edges) and writes dataset_statistics.json.
+func (a *Activities) ComputeStatistics(ctx context.Context, in ComputeStatisticsInput) (*ComputeStatisticsResult, error) {
+	return guard(func() (*ComputeStatisticsResult, error) {
+		var ref *stats.Dataset
+		if in.ReferenceStatistics != "" {
+			var err error
+			if ref, err = readStats(ctx, in.ReferenceStatistics); err != nil {
+				return nil, err
+			}
+		}
+		hb := a.heartbeater(ctx)
+		ds, rows, err := scoring.DescribeFiles(ctx, in.Parts, in.ResultFormat, ref, 0, func(rows int64) { hb.beat(rows) })
+		if err != nil {
+			return nil, err
+		}
+		if err := writeJSON(ctx, in.Output, ds); err != nil {
+			return nil, err
+		}
+		return &ComputeStatisticsResult{DatasetStatistics: in.Output, Rows: rows, Columns: ds.Len()}, nil
+	})
+}
+
+// DriftAnalysis compares the result set's statistics with the reference and
+// writes drift_results.json, features_drift_results.json and
+// drift_table_plot.html.
+func (a *Activities) DriftAnalysis(ctx context.Context, in DriftAnalysisInput) (*DriftAnalysisResult, error) {
+	return guard(func() (*DriftAnalysisResult, error) {
+		batch, err := readStats(ctx, in.DatasetStatistics)
+		if err != nil {
+			return nil, err
+		}
+		ref, err := readStats(ctx, in.ReferenceStatistics)
+		if err != nil {
+			return nil, err
+		}
+		th := drift.Thresholds{Drift: in.DriftThreshold, Possible: in.PossibleDriftThreshold}
+		res := drift.Analyze(ref, batch, th)
+		out := &DriftAnalysisResult{
+			DriftResults:         storage.Join(in.RunDir, ArtifactDriftResults),
+			FeaturesDriftResults: storage.Join(in.RunDir, ArtifactFeaturesDrift),
+			DriftTablePlot:       storage.Join(in.RunDir, ArtifactDriftTablePlot),
+			DriftStatus:          res.DriftStatus,
+			DriftMetric:          res.DriftMetric,
+		}
+		b, err := res.DriftResultsJSON()
+		if err != nil {
+			return nil, err
+		}
+		if err := storage.WriteFile(ctx, out.DriftResults, b); err != nil {
+			return nil, err
+		}
+		if b, err = res.FeaturesDriftJSON(); err != nil {
+			return nil, err
+		}
+		if err := storage.WriteFile(ctx, out.FeaturesDriftResults, b); err != nil {
+			return nil, err
+		}
+		w, err := storage.Create(ctx, out.DriftTablePlot)
+		if err != nil {
+			return nil, err
+		}
+		defer w.Close()
+		if err := report.Render(w, report.Input{
+			Title: "Drift table", BatchID: in.BatchID, GeneratedAt: time.Now().UTC(),
+			Reference: ref, Batch: batch, Drift: res, Thresholds: th,
+		}); err != nil {
+			return nil, fmt.Errorf("rendering %s: %w", out.DriftTablePlot, err)
+		}
+		if err := w.Commit(); err != nil {
+			return nil, err
+		}
+		for _, f := range res.Features {
+			out.Features = append(out.Features, FeatureDrift{
+				Name: f.Name, Compared: f.Compared, TVD: f.TVD, Hellinger: f.Hellinger, KLD: f.KLD,
+				Value: f.Value, Status: string(f.Status), Note: f.Note,
+			})
+		}
+		return out, nil
+	})
+}
+
+// WriteRunManifest writes run.json, the last artifact of a run, and returns its URI.
+func (a *Activities) WriteRunManifest(ctx context.Context, in WriteRunManifestInput) (string, error) {
+	return guard(func() (string, error) {
+		uri := storage.Join(in.RunDir, ArtifactRunManifest)
+		b, err := json.MarshalIndent(in.Manifest, "", "  ")
+		if err != nil {
+			return "", fmt.Errorf("encoding run manifest: %w", err)
+		}
+		return uri, storage.WriteFile(ctx, uri, append(b, '\n'))
+	})
+}
+
+func readStats(ctx context.Context, uri string) (*stats.Dataset, error) {
+	b, err := storage.ReadAll(ctx, uri, maxStatsBytes)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := stats.ParseDataset(b)
+	if err != nil {
+		return nil, fmt.Errorf("statistics %s: %w", uri, err)
+	}
+	return ds, nil
+}
+
+func writeJSON(ctx context.Context, uri string, v json.Marshaler) error {
+	b, err := v.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", uri, err)
+	}
+	return storage.WriteFile(ctx, uri, b)
+}

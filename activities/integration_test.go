@@ -1,0 +1,177 @@
+package activities_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/batchinfer/batchinfer/activities"
+	"github.com/batchinfer/batchinfer/platform"
+	"github.com/batchinfer/batchinfer/workflows"
+)
+
+const demoDir = "../examples/demo"
+
+// startServer runs a real Temporal server in-process with a worker on it.
+func startServer(t *testing.T) client.Client {
+	t.Helper()
+	ts := temporaltest.NewServer(temporaltest.WithT(t))
+	c := ts.GetDefaultClient()
+	w := platform.NewWorker(c, activities.TaskQueue, activities.New(), worker.Options{})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return c
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestBadInputFailsAtOnce runs the real workflow and activities on a real
+// server: each bad input fails with its non-retryable type on the first
+// attempt and a message naming the problem.
+func TestBadInputFailsAtOnce(t *testing.T) {
+	c := startServer(t)
+	dir := t.TempDir()
+	model := filepath.Join(demoDir, "model")
+	bareModel := filepath.Join(demoDir, "model", "model.json")
+	header := "feat_0,feat_1,feat_2,feat_3,feat_4\n"
+	good := header + "0.1,2,0.5,3,4\n"
+	tests := []struct {
+		name    string
+		dataset string
+		model   string
+		modify  func(*workflows.BatchPredictInput)
+		errType string
+		want    []string
+	}{
+		{name: "missing dataset", dataset: filepath.Join(dir, "nope.csv"), model: model,
+			errType: activities.ErrTypeBadDataset, want: []string{"nope.csv"}},
+		{name: "missing model", dataset: writeFile(t, dir, "ok1.csv", good), model: filepath.Join(dir, "no-model.json"),
+			errType: activities.ErrTypeBadModel, want: []string{"no-model.json"}},
+		{name: "corrupt model", dataset: writeFile(t, dir, "ok2.csv", good), model: writeFile(t, dir, "corrupt.json", `{"learner": {"gradient_booster": [1,2`),
+			errType: activities.ErrTypeBadModel, want: []string{"corrupt.json"}},
+		{name: "csv row that does not parse", dataset: writeFile(t, dir, "bad.csv", header+strings.Repeat("0.1,2,0.5,3,4\n", 3)+"0.1,2,oops,3,4\n"), model: model,
+			errType: activities.ErrTypeBadDataset, want: []string{"bad.csv:5", "feat_2", "oops"}},
+		{name: "csv row with too many fields", dataset: writeFile(t, dir, "wide.csv", header+"0.1,2,0.5,3,4\n0.1,2,0.5,3,4,9\n"), model: model,
+			errType: activities.ErrTypeBadDataset, want: []string{"wide.csv:3"}},
+		{name: "model features absent", dataset: writeFile(t, dir, "missing.csv", "feat_0,feat_1,feat_3\n1,2,3\n"), model: model,
+			errType: activities.ErrTypeMissingFeatures, want: []string{"feat_2", "feat_4"}},
+		{name: "label column already present", dataset: writeFile(t, dir, "labelled.csv", "feat_0,feat_1,feat_2,feat_3,feat_4,labels\n1,2,3,4,5,1\n"), model: model,
+			errType: activities.ErrTypeLabelExists, want: []string{"labels"}},
+		{name: "empty dataset", dataset: writeFile(t, dir, "empty.csv", header), model: model,
+			errType: activities.ErrTypeEmptyDataset, want: []string{"no rows"}},
+		{name: "bad drop column", dataset: writeFile(t, dir, "ok3.csv", good), model: model,
+			modify:  func(in *workflows.BatchPredictInput) { in.DropColumns = []string{"nonexistent"} },
+			errType: activities.ErrTypeBadParameter, want: []string{"nonexistent"}},
+		{name: "drift required without reference", dataset: writeFile(t, dir, "ok4.csv", good), model: bareModel,
+			modify:  func(in *workflows.BatchPredictInput) { in.PerformDriftAnalysis = "true" },
+			errType: activities.ErrTypeNoReference, want: []string{"sample-set-statistics"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := workflows.BatchPredictInput{Dataset: []string{tt.dataset}, Model: tt.model, ArtifactPath: t.TempDir()}
+			if tt.modify != nil {
+				tt.modify(&in)
+			}
+			run, err := platform.StartJob(t.Context(), c, activities.TaskQueue, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			err = run.Get(t.Context(), nil)
+			var appErr *temporal.ApplicationError
+			if !errors.As(err, &appErr) {
+				t.Fatalf("want an application error, got %v", err)
+			}
+			if appErr.Type() != tt.errType {
+				t.Fatalf("error type %s, want %s: %s", appErr.Type(), tt.errType, appErr.Message())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(appErr.Message(), w) {
+					t.Errorf("message %q does not mention %q", appErr.Message(), w)
+				}
+			}
+			var actErr *temporal.ActivityError
+			if !errors.As(err, &actErr) || actErr.RetryState() != enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE {
+				t.Errorf("want a non-retryable activity failure, got %v", err)
+			}
+			t.Logf("%s: failed in %v: %s", tt.name, time.Since(start).Round(time.Millisecond), appErr.Message())
+		})
+	}
+}
+
+// TestBatchPredictOnRealServer runs the demo job on a real in-process
+// server and checks the run folder: every artifact present, run.json last.
+func TestBatchPredictOnRealServer(t *testing.T) {
+	c := startServer(t)
+	arts := t.TempDir()
+	run, err := platform.StartJob(t.Context(), c, activities.TaskQueue, workflows.BatchPredictInput{
+		Dataset:      []string{filepath.Join(demoDir, "batch.csv")},
+		Model:        filepath.Join(demoDir, "model"),
+		ArtifactPath: arts,
+		BatchID:      "it-1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.BatchPredictResult
+	if err := run.Get(t.Context(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 10000 || !res.DriftPerformed || res.BatchID != "it-1" || run.GetID() != "batchpredict/it-1" {
+		t.Fatalf("result %+v (workflow %s)", res, run.GetID())
+	}
+	runDir := filepath.Join(arts, res.RunID)
+	manifest, err := os.Stat(filepath.Join(runDir, activities.ArtifactRunManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.Walk(runDir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		if strings.Contains(info.Name(), ".tmp-") {
+			t.Errorf("temporary file left: %s", p)
+		}
+		if info.ModTime().After(manifest.ModTime()) {
+			t.Errorf("%s written after run.json", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{activities.ArtifactDatasetStatistics, activities.ArtifactDriftResults,
+		activities.ArtifactFeaturesDrift, activities.ArtifactDriftTablePlot, activities.ArtifactReferenceStatistics,
+		filepath.Join("prediction", "part-00000.parquet")} {
+		if _, err := os.Stat(filepath.Join(runDir, name)); err != nil {
+			t.Errorf("artifact %s: %v", name, err)
+		}
+	}
+	// The progress query answers after the run too.
+	v, err := c.QueryWorkflow(t.Context(), run.GetID(), run.GetRunID(), workflows.QueryProgress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p workflows.Progress
+	if err := v.Get(&p); err != nil || p.Stage != "done" || p.Rows != 10000 {
+		t.Errorf("progress %+v, %v", p, err)
+	}
+}

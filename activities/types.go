@@ -1,0 +1,172 @@
+package activities
+
+// Names that cross process boundaries. Renaming any of them breaks running
+// workflows and recorded histories.
+const (
+	// TaskQueue is the default task queue of workers and starters.
+	TaskQueue = "batchinfer"
+
+	// Error types of non-retryable application errors (ApplicationError.Type).
+	ErrTypeBadDataset      = "BadDataset"      // missing, unreadable or unparsable dataset
+	ErrTypeEmptyDataset    = "EmptyDataset"    // the dataset has no rows
+	ErrTypeBadModel        = "BadModel"        // missing, unreadable or unsupported model
+	ErrTypeMissingFeatures = "MissingFeatures" // model features absent from the dataset
+	ErrTypeLabelExists     = "LabelColumnExists"
+	ErrTypeBadParameter    = "BadParameter" // an invalid job parameter
+	ErrTypeNoReference     = "NoReference"  // drift analysis forced but no reference statistics
+	ErrTypeBadStatistics   = "BadStatistics"
+	ErrTypePanic           = "Panic" // a bug: the activity panicked
+)
+
+// NonRetryableErrorTypes lists every error type a retry cannot fix.
+var NonRetryableErrorTypes = []string{
+	ErrTypeBadDataset, ErrTypeEmptyDataset, ErrTypeBadModel, ErrTypeMissingFeatures,
+	ErrTypeLabelExists, ErrTypeBadParameter, ErrTypeNoReference, ErrTypeBadStatistics, ErrTypePanic,
+}
+
+// Artifact file names under a run's folder ({artifact_path}/{run_id}/).
+const (
+	ArtifactReferenceStatistics = "reference_statistics.json"
+	ArtifactDatasetStatistics   = "dataset_statistics.json"
+	ArtifactDriftResults        = "drift_results.json"
+	ArtifactFeaturesDrift       = "features_drift_results.json"
+	ArtifactDriftTablePlot      = "drift_table_plot.html"
+	ArtifactRunManifest         = "run.json"
+)
+
+// LoadDatasetInput is the input of LoadDataset. Fields may be added but never
+// renamed or removed (running and recorded workflows carry the old shape).
+type LoadDatasetInput struct {
+	Datasets     []string // file, folder or http(s) URIs
+	Model        string   // model bundle (folder or bundle.json) or bare model file
+	LabelColumns []string // prediction column names; empty -> predicted_label...
+	DropColumns  []string // names, or integer positions (0-based) as decimal strings
+	// SampleSetStatistics is a JSON file of reference statistics
+	// (MLRun's feature_stats shape); it overrides the bundle's.
+	SampleSetStatistics string
+	PerformDrift        string // "auto" (default), "true" or "false"
+	RunDir              string // {artifact_path}/{run_id}: where the reference copy goes
+}
+
+// LoadDatasetResult describes the validated job. Fields may be added but
+// never renamed or removed.
+type LoadDatasetResult struct {
+	Files        []DatasetFile
+	Columns      []string // dataset columns after drop_columns, in order
+	Features     []string // model input features, in model order
+	LabelColumns []string // resolved prediction column names
+	Classes      int      // 0 regression, 2 binary, K multiclass
+	Objective    string
+	Framework    string
+	// ReferenceStatistics is the URI of the reference statistics copied
+	// into the run folder, or "" when drift analysis is skipped.
+	ReferenceStatistics string
+	DriftNote           string // why drift analysis is skipped, when it is
+	RowsHint            int64  // rows when known cheaply (Parquet metadata), else -1
+}
+
+// DatasetFile is one resolved input file.
+type DatasetFile struct {
+	URI    string
+	Format string // csv, parquet, jsonl
+	Size   int64  // bytes, -1 when unknown
+}
+
+// PredictInput is the input of Predict. Fields may be added but never
+// renamed or removed.
+type PredictInput struct {
+	Files        []DatasetFile
+	Model        string
+	LabelColumns []string
+	DropColumns  []string
+	PredictProba bool
+	ResultSet    string // URI of the result set folder
+	ResultFormat string // parquet (default) or csv
+}
+
+// PredictResult summarises a Predict run. Fields may be added but never
+// renamed or removed.
+type PredictResult struct {
+	Rows      int64
+	ResultSet string   // folder URI
+	Parts     []string // part file URIs, in order
+	Columns   []string // result set columns, in order
+}
+
+// ComputeStatisticsInput is the input of ComputeStatistics. Fields may be
+// added but never renamed or removed.
+type ComputeStatisticsInput struct {
+	Parts               []string // result set part URIs
+	ResultFormat        string
+	ReferenceStatistics string // URI or "" (then each column gets its own edges)
+	Output              string // URI of dataset_statistics.json
+}
+
+// ComputeStatisticsResult is the output of ComputeStatistics. Fields may be
+// added but never renamed or removed.
+type ComputeStatisticsResult struct {
+	DatasetStatistics string // URI
+	Rows              int64
+	Columns           int
+}
+
+// DriftAnalysisInput is the input of DriftAnalysis. Fields may be added but
+// never renamed or removed.
+type DriftAnalysisInput struct {
+	DatasetStatistics      string
+	ReferenceStatistics    string
+	DriftThreshold         float64
+	PossibleDriftThreshold float64
+	BatchID                string
+	RunDir                 string
+}
+
+// FeatureDrift is one feature's drift summary.
+type FeatureDrift struct {
+	Name      string  `json:"name"`
+	Compared  bool    `json:"compared"`
+	TVD       float64 `json:"tvd"`
+	Hellinger float64 `json:"hellinger"`
+	KLD       float64 `json:"kld"`
+	Value     float64 `json:"drift_value"`
+	Status    string  `json:"status,omitempty"`
+	Note      string  `json:"note,omitempty"`
+}
+
+// DriftAnalysisResult is the output of DriftAnalysis. Fields may be added
+// but never renamed or removed.
+type DriftAnalysisResult struct {
+	DriftResults         string // URI
+	FeaturesDriftResults string // URI
+	DriftTablePlot       string // URI
+	DriftStatus          bool
+	DriftMetric          float64
+	Features             []FeatureDrift
+}
+
+// RunManifest is run.json, written last: a run folder without it is
+// incomplete. Fields may be added but never renamed or removed.
+type RunManifest struct {
+	RunID          string            `json:"run_id"`
+	WorkflowID     string            `json:"workflow_id"`
+	BatchID        string            `json:"batch_id"`
+	Rows           int64             `json:"rows"`
+	ResultSet      string            `json:"result_set"`
+	ResultParts    []string          `json:"result_parts"`
+	Artifacts      map[string]string `json:"artifacts"`
+	DriftPerformed bool              `json:"drift_performed"`
+	DriftNote      string            `json:"drift_note,omitempty"`
+	DriftStatus    bool              `json:"drift_status"`
+	DriftMetric    float64           `json:"drift_metric"`
+	FeatureStatus  map[string]string `json:"feature_status,omitempty"`
+	Dataset        []string          `json:"dataset"`
+	Model          string            `json:"model"`
+	StartedAt      string            `json:"started_at"`
+	FinishedAt     string            `json:"finished_at"`
+}
+
+// WriteRunManifestInput is the input of WriteRunManifest.
+type WriteRunManifestInput struct {
+	RunDir   string
+	Manifest RunManifest
+}
