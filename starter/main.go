@@ -1,0 +1,43 @@
+// Command starter is batchinfer's CLI: run batch inference jobs on Temporal
+// (remote cluster or embedded), run the demo, run a local development
+// server, and register models with their reference statistics.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "starter",
+		Short: "batchinfer: batch inference of tree models with drift analysis, on Temporal",
+		Long: `batchinfer scores a dataset (CSV, Parquet, JSON Lines) with a tree model
+(XGBoost), computes the result set's statistics and compares them with the
+model's training-set statistics (MLRun's drift numbers), as a durable
+Temporal workflow.
+
+Quick start:
+  starter demo                   bundled example on a local server with Web UI
+  starter run --local --dataset data.csv --model bundle/
+  starter model register --model model.json --training-set train.csv --label-columns y --to bundle/`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCmd(), newDemoCmd(), newDevCmd(), newModelCmd())
+	return root
+}
