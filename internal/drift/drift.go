@@ -68,6 +68,36 @@ type Feature struct {
 	Status Status
 	// Note says why the feature was not compared (one of the Note* constants).
 	Note string
+
+	// Extended metrics, beside MLRun's (see Extend and Result.ExtendedJSON).
+	// All are plain values so that Features compare with ==; a metric that
+	// does not apply is 0 with its flag false, never NaN.
+
+	// PSI and JSD (Jensen-Shannon distance) compare the histograms on the
+	// reference bins plus an "outside" bin; KS is the Kolmogorov-Smirnov
+	// statistic, from the quantile sketches when both sides have one
+	// (KSSource "sketch") else from the histogram CDFs (KSSource "hist").
+	// Set when Compared.
+	PSI, JSD, KS float64
+	KSSource     string
+	// HasMissing: both sides have statistics; MissingRef and MissingBatch
+	// are the shares of missing values (NaN or null among all rows),
+	// MissingChange = MissingBatch - MissingRef.
+	HasMissing                              bool
+	MissingRef, MissingBatch, MissingChange float64
+	// Categorical: both sides are categorical with frequency tables; then
+	// CatTVD, CatHellinger, CatLInf compare the category shares, ChiSquare
+	// (with ChiSquareDoF degrees of freedom) and ChiSquareP test their
+	// homogeneity, CatValue = (CatTVD + CatHellinger)/2 has status
+	// CatStatus, and Unseen batch categories (absent from the reference
+	// table) hold UnseenShare of the batch (names in Result.Unseen).
+	Categorical                              bool
+	CatTVD, CatHellinger, CatLInf, ChiSquare float64
+	ChiSquareDoF                             int
+	ChiSquareP, CatValue                     float64
+	CatStatus                                Status
+	Unseen                                   int
+	UnseenShare                              float64
 }
 
 // Result is the outcome of Analyze.
@@ -83,6 +113,20 @@ type Result struct {
 	DriftStatus bool
 	// Compared is the number of compared features.
 	Compared int
+
+	// Extended results, beside MLRun's (see Result.ExtendedJSON).
+
+	// PSIMean, JSDMean and KSMean are means over the compared features.
+	PSIMean, JSDMean, KSMean float64
+	// Assessed counts the features with a drift status: the compared ones
+	// and the categorical ones (Feature.Categorical). Drifted counts those
+	// whose status (Status, or CatStatus for categorical features) is
+	// DRIFT_DETECTED; DriftedShare = Drifted / Assessed (0 when none).
+	Assessed, Drifted int
+	DriftedShare      float64
+	// Unseen lists, per categorical feature with unseen categories, up to
+	// MaxUnseenNames of them, most frequent in the batch first.
+	Unseen map[string][]string
 }
 
 // EdgesFor returns a copy of the histogram edges of the named reference
@@ -111,6 +155,10 @@ func EdgesFor(reference *stats.Dataset, name string) []float64 {
 // never fails (MLRun raises KeyError for a batch column missing from the
 // reference). With no compared feature, every aggregate and DriftMetric are 0
 // and DriftStatus is false. Nil datasets are treated as empty.
+//
+// Analyze also computes the extended metrics of every feature present on
+// both sides (see the Feature and Result fields and ExtendedJSON); they
+// never change MLRun's numbers.
 func Analyze(reference, batch *stats.Dataset, th Thresholds) Result {
 	var r Result
 	if batch != nil {
@@ -141,6 +189,9 @@ func Analyze(reference, batch *stats.Dataset, th Thresholds) Result {
 				r.HellingerSum += f.Hellinger
 				r.KLDSum += f.KLD
 			}
+			if ok && rc != nil && bc != nil {
+				r.extend(&f, rc, bc, th)
+			}
 			r.Features = append(r.Features, f)
 		}
 	}
@@ -158,6 +209,12 @@ func Analyze(reference, batch *stats.Dataset, th Thresholds) Result {
 		r.KLDMean = r.KLDSum / n
 		r.DriftMetric = (r.TVDMean + r.HellingerMean) / 2
 		r.DriftStatus = r.DriftMetric >= th.Drift
+		r.PSIMean = r.PSIMean / n
+		r.JSDMean = r.JSDMean / n
+		r.KSMean = r.KSMean / n
+	}
+	if r.Assessed > 0 {
+		r.DriftedShare = float64(r.Drifted) / float64(r.Assessed)
 	}
 	return r
 }

@@ -54,6 +54,9 @@ type pageData struct {
 	Detected, PossibleN, OK    int
 	NotCompared, Compared      int
 	TVDMean, HellMean, KLDMean string
+	PSIMean, JSDMean, KSMean   string
+	Assessed, Drifted          int
+	DriftedShare               string
 	Stats                      []string
 	Rows                       []row
 }
@@ -65,34 +68,48 @@ type row struct {
 	Value            string   // sort key: d_f, or -1 when not compared
 	Cells            []string // reference, batch for each of statNames
 	TVD, Hel, KLD, D string
-	Note             string
-	RefPts, InPts    string // SVG polyline points; empty when absent
+	// Extended metrics: PSI, JS distance, KS, missing-rate change,
+	// chi-square p-value (categorical).
+	PSI, JSD, KS, Miss, ChiP string
+	Note                     string
+	RefPts, InPts            string // SVG polyline points; empty when absent
 }
 
 // Render writes the drift_table_plot page to w: a header with drift_status,
 // drift_metric, the thresholds and how many features drifted, possibly
 // drifted, did not drift or were not compared; then one row per feature in
 // in.Drift.Features order with its reference ("Sample") and batch ("Input")
-// statistics, TVD, Hellinger, KLD, drift value, the two normalised
+// statistics, TVD, Hellinger, KLD, the extended metrics (PSI, Jensen-Shannon
+// distance, KS, missing-rate change, and for categorical features the
+// chi-square p-value, L-infinity distance and unseen categories), drift value, the two normalised
 // histograms (counts/count at the bin centres; reference rgb(0,112,192),
 // input rgb(208,0,106)) and a status dot (NO_DRIFT rgb(0,176,80),
-// POSSIBLE_DRIFT rgb(255,192,0), DRIFT_DETECTED rgb(208,0,106)). Rows sort
-// by drift value (click the header) and filter by status and name with a
-// few lines of inline JavaScript. Names are HTML-escaped. A page weighs
-// about 1 KB per feature.
+// POSSIBLE_DRIFT rgb(255,192,0), DRIFT_DETECTED rgb(208,0,106)); a
+// categorical feature shows its categorical TVD, Hellinger and status.
+// The header also gives the drifted features' count and share
+// (drift.Result.Drifted, DriftedShare). Rows sort by drift value or any
+// metric (click the header; again to reverse) and filter by status and name
+// with a few lines of inline JavaScript. Names are HTML-escaped. A page
+// weighs about 1.1 KB per feature (about 1.1 MB at 1,000 features).
 func Render(w io.Writer, in Input) error {
 	d := pageData{
-		Title:       in.Title,
-		BatchID:     in.BatchID,
-		DriftStatus: in.Drift.DriftStatus,
-		DriftMetric: num(in.Drift.DriftMetric),
-		Drift:       num(in.Thresholds.Drift),
-		Possible:    num(in.Thresholds.Possible),
-		Compared:    in.Drift.Compared,
-		TVDMean:     num(in.Drift.TVDMean),
-		HellMean:    num(in.Drift.HellingerMean),
-		KLDMean:     num(in.Drift.KLDMean),
-		Stats:       statNames,
+		Title:        in.Title,
+		BatchID:      in.BatchID,
+		DriftStatus:  in.Drift.DriftStatus,
+		DriftMetric:  num(in.Drift.DriftMetric),
+		Drift:        num(in.Thresholds.Drift),
+		Possible:     num(in.Thresholds.Possible),
+		Compared:     in.Drift.Compared,
+		TVDMean:      num(in.Drift.TVDMean),
+		HellMean:     num(in.Drift.HellingerMean),
+		KLDMean:      num(in.Drift.KLDMean),
+		PSIMean:      num(in.Drift.PSIMean),
+		JSDMean:      num(in.Drift.JSDMean),
+		KSMean:       num(in.Drift.KSMean),
+		Assessed:     in.Drift.Assessed,
+		Drifted:      in.Drift.Drifted,
+		DriftedShare: strconv.FormatFloat(100*in.Drift.DriftedShare, 'f', 1, 64) + "%",
+		Stats:        statNames,
 	}
 	if d.Title == "" {
 		d.Title = "Drift analysis"
@@ -112,6 +129,26 @@ func Render(w io.Writer, in Input) error {
 			r.Class = dotClass(f.Status)
 			r.Value = strconv.FormatFloat(f.Value, 'g', -1, 64)
 			r.TVD, r.Hel, r.KLD, r.D = num(f.TVD), num(f.Hellinger), num(f.KLD), num(f.Value)
+			r.PSI, r.JSD, r.KS = num(f.PSI), num(f.JSD), num(f.KS)
+		}
+		if f.HasMissing {
+			r.Miss = num(f.MissingChange)
+		}
+		if f.Categorical {
+			// Categorical features are not in MLRun's comparison; their
+			// status is that of the category shares' (TVD + Hellinger)/2.
+			r.Status = string(f.CatStatus)
+			r.Class = dotClass(f.CatStatus)
+			r.Value = strconv.FormatFloat(f.CatValue, 'g', -1, 64)
+			r.TVD, r.Hel, r.D, r.ChiP = num(f.CatTVD), num(f.CatHellinger), num(f.CatValue), num(f.ChiSquareP)
+			note := "categorical: L\u221e " + num(f.CatLInf)
+			if f.Unseen > 0 {
+				note += fmt.Sprintf(", %d unseen (%s of batch): %s", f.Unseen, num(f.UnseenShare), strings.Join(firstN(in.Drift.Unseen[f.Name], 5), ", "))
+				if f.Unseen > 5 {
+					note += ", ..."
+				}
+			}
+			r.Note = note
 		}
 		r.Cells = make([]string, 0, 2*len(statNames))
 		for i := range statNames {
@@ -125,6 +162,8 @@ func Render(w io.Writer, in Input) error {
 	}
 	return nil
 }
+
+func firstN(xs []string, n int) []string { return xs[:min(n, len(xs))] }
 
 func dotClass(s drift.Status) string {
 	switch s {

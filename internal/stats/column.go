@@ -63,6 +63,46 @@ type Column struct {
 	Unique int64
 	Top    string
 	Freq   int64
+
+	// Extras beyond MLRun's keys (written after them, see MarshalJSON).
+
+	// Approx is true when the quartiles (and an own-edge histogram) come from
+	// the Sketch because the column had more than NumericOptions.ExactCap
+	// finite values (JSON "approx", written only when true). Numeric only.
+	Approx bool
+	// Sketch is the mergeable quantile sketch of the non-NaN values (JSON
+	// "sketch"); nil when absent (statistics written by MLRun). Numeric only.
+	Sketch *Sketch
+	// Freqs is the frequency table (JSON "frequencies"); nil when absent.
+	// Categorical only.
+	Freqs *FreqTable
+}
+
+// FreqTable is a categorical column's frequency table: Values[i] was seen
+// Counts[i] times, sorted by count (descending) then value (byte order).
+// Other counts the non-null values not in the table. When Exact, the table
+// is complete (Other is 0) and the counts are exact; otherwise it holds the
+// frequent items of a Misra-Gries summary and each listed count is at most
+// Other/(len(Values)+1) below the true one, and any value missing from the
+// table occurred at most that often (see Categorical).
+type FreqTable struct {
+	Values []string
+	Counts []int64
+	Other  int64
+	Exact  bool
+}
+
+// Count returns the count of v in the table (0 when absent).
+func (t *FreqTable) Count(v string) (int64, bool) {
+	if t == nil {
+		return 0, false
+	}
+	for i, x := range t.Values {
+		if x == v {
+			return t.Counts[i], true
+		}
+	}
+	return 0, false
 }
 
 // Hist is a histogram: len(Edges) == len(Counts)+1, bin i holds

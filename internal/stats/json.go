@@ -17,6 +17,16 @@ import (
 //	categorical: count, unique, top, freq (top and freq omitted when unique == 0),
 //	             then the extra nan_count
 //
+// The extras beyond MLRun's keys, which MLRun's readers ignore:
+//
+//	numeric:     "approx": true when the quartiles come from the sketch (else
+//	             omitted); "sketch": {"mantissa_bits": 7, "zeros", "neg_inf",
+//	             "pos_inf", "neg": [offset, [counts]], "pos": [offset, [counts]]}
+//	             (Sketch; a negative entry -k in counts stands for k empty
+//	             buckets; an empty side is omitted)
+//	categorical: "frequencies": {"exact", "other", "values": [[value, count], ...]}
+//	             (FreqTable)
+//
 // Floats are written as Python's repr writes them (shortest round-trip digits,
 // "10.0" for integral values, exponent form below 1e-4 and from 1e16), so
 // count is "10.0" as in MLRun. Histogram counts, unique and freq are integers.
@@ -56,6 +66,24 @@ func (c *Column) appendJSON(b []byte) []byte {
 		}
 		b = append(b, `,"nan_count":`...)
 		b = strconv.AppendInt(b, c.NaNCount, 10)
+		if t := c.Freqs; t != nil {
+			b = append(b, `,"frequencies":{"exact":`...)
+			b = strconv.AppendBool(b, t.Exact)
+			b = append(b, `,"other":`...)
+			b = strconv.AppendInt(b, t.Other, 10)
+			b = append(b, `,"values":[`...)
+			for i, v := range t.Values {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, '[')
+				b = appendString(b, v)
+				b = append(b, ',')
+				b = strconv.AppendInt(b, t.Counts[i], 10)
+				b = append(b, ']')
+			}
+			b = append(b, "]}"...)
+		}
 		return append(b, '}')
 	}
 	b = append(b, `,"mean":`...)
@@ -94,6 +122,53 @@ func (c *Column) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, c.NaNCount, 10)
 	b = append(b, `,"inf_count":`...)
 	b = strconv.AppendInt(b, c.InfCount, 10)
+	if c.Approx {
+		b = append(b, `,"approx":true`...)
+	}
+	if s := c.Sketch; s != nil {
+		b = append(b, `,"sketch":{"mantissa_bits":`...)
+		b = strconv.AppendInt(b, SketchMantissaBits, 10)
+		for _, kv := range [...]struct {
+			k string
+			v int64
+		}{{"zeros", s.Zeros}, {"neg_inf", s.NegInf}, {"pos_inf", s.PosInf}} {
+			b = append(b, `,"`...)
+			b = append(b, kv.k...)
+			b = append(b, `":`...)
+			b = strconv.AppendInt(b, kv.v, 10)
+		}
+		for _, kv := range [...]struct {
+			k  string
+			bk *Buckets
+		}{{"neg", &s.Neg}, {"pos", &s.Pos}} {
+			if len(kv.bk.Counts) == 0 {
+				continue
+			}
+			b = append(b, `,"`...)
+			b = append(b, kv.k...)
+			b = append(b, `":[`...)
+			b = strconv.AppendInt(b, int64(kv.bk.Offset), 10)
+			b = append(b, ",["...)
+			cs := kv.bk.Counts
+			for i := 0; i < len(cs); i++ {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				if cs[i] != 0 {
+					b = strconv.AppendInt(b, cs[i], 10)
+					continue
+				}
+				j := i
+				for j+1 < len(cs) && cs[j+1] == 0 {
+					j++
+				}
+				b = strconv.AppendInt(b, -int64(j-i+1), 10) // a run of empty buckets
+				i = j
+			}
+			b = append(b, "]]"...)
+		}
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 
@@ -231,6 +306,13 @@ func columnFrom(v any) (*Column, error) {
 		if v, ok := obj.get("top"); ok {
 			c.Top = pyString(v)
 		}
+		if v, ok := obj.get("frequencies"); ok && v != nil {
+			t, err := freqsFrom(v)
+			if err != nil {
+				return nil, fmt.Errorf("frequencies: %w", err)
+			}
+			c.Freqs = t
+		}
 		return c, nil
 	}
 	nan := math.NaN()
@@ -259,7 +341,142 @@ func columnFrom(v any) (*Column, error) {
 		}
 		c.Hist = h
 	}
+	if v, ok := obj.get("approx"); ok {
+		b, isBool := v.(bool)
+		if !isBool {
+			return nil, fmt.Errorf("approx: %s, want a boolean", kindOf(v))
+		}
+		c.Approx = b
+	}
+	if v, ok := obj.get("sketch"); ok && v != nil {
+		s, err := sketchFrom(v)
+		if err != nil {
+			return nil, fmt.Errorf("sketch: %w", err)
+		}
+		c.Sketch = s
+	}
 	return c, nil
+}
+
+// intFrom reads a non-negative integer.
+func intFrom(v any) (int64, error) {
+	f, err := toFloat(v)
+	if err != nil {
+		return 0, err
+	}
+	if f != math.Trunc(f) || f < 0 || f > 1<<62 {
+		return 0, fmt.Errorf("%v is not a non-negative integer", f)
+	}
+	return int64(f), nil
+}
+
+func sketchFrom(v any) (*Sketch, error) {
+	obj, ok := v.(*object)
+	if !ok {
+		return nil, fmt.Errorf("%s, want an object", kindOf(v))
+	}
+	mb, ok := obj.get("mantissa_bits")
+	if !ok {
+		return nil, errors.New("no mantissa_bits")
+	}
+	if m, err := intFrom(mb); err != nil || m != SketchMantissaBits {
+		return nil, fmt.Errorf("mantissa_bits %v, want %d", pyString(mb), SketchMantissaBits)
+	}
+	s := &Sketch{}
+	for _, kv := range []struct {
+		k string
+		p *int64
+	}{{"zeros", &s.Zeros}, {"neg_inf", &s.NegInf}, {"pos_inf", &s.PosInf}} {
+		if x, ok := obj.get(kv.k); ok {
+			n, err := intFrom(x)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", kv.k, err)
+			}
+			*kv.p = n
+		}
+	}
+	for _, kv := range []struct {
+		k  string
+		bk *Buckets
+	}{{"neg", &s.Neg}, {"pos", &s.Pos}} {
+		x, ok := obj.get(kv.k)
+		if !ok {
+			continue
+		}
+		arr, ok := x.([]any)
+		if !ok || len(arr) != 2 {
+			return nil, fmt.Errorf("%s: want [offset, [counts]]", kv.k)
+		}
+		off, err := intFrom(arr[0])
+		if err != nil {
+			return nil, fmt.Errorf("%s offset: %w", kv.k, err)
+		}
+		counts, ok := arr[1].([]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: want [offset, [counts]]", kv.k)
+		}
+		bk := Buckets{Offset: int(min(off, sketchMaxKey+1))}
+		for i, cv := range counts {
+			f, err := toFloat(cv)
+			if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
+				return nil, fmt.Errorf("%s count %d: %v is not an integer", kv.k, i, pyString(cv))
+			}
+			n := int64(f)
+			run := int64(1)
+			if n < 0 { // a run of -n empty buckets
+				run, n = -n, 0
+			}
+			if off+int64(len(bk.Counts))+run > sketchMaxKey+1 {
+				return nil, fmt.Errorf("%s: buckets beyond key %d", kv.k, sketchMaxKey)
+			}
+			for range run {
+				bk.Counts = append(bk.Counts, n)
+			}
+		}
+		*kv.bk = bk.trimmed()
+	}
+	return s, nil
+}
+
+func freqsFrom(v any) (*FreqTable, error) {
+	obj, ok := v.(*object)
+	if !ok {
+		return nil, fmt.Errorf("%s, want an object", kindOf(v))
+	}
+	t := &FreqTable{}
+	if x, ok := obj.get("exact"); ok {
+		b, isBool := x.(bool)
+		if !isBool {
+			return nil, fmt.Errorf("exact: %s, want a boolean", kindOf(x))
+		}
+		t.Exact = b
+	}
+	if x, ok := obj.get("other"); ok {
+		n, err := intFrom(x)
+		if err != nil {
+			return nil, fmt.Errorf("other: %w", err)
+		}
+		t.Other = n
+	}
+	if x, ok := obj.get("values"); ok {
+		arr, isArr := x.([]any)
+		if !isArr {
+			return nil, errors.New("values: want [[value, count], ...]")
+		}
+		for i, e := range arr {
+			pair, isPair := e.([]any)
+			if !isPair || len(pair) != 2 {
+				return nil, fmt.Errorf("values %d: want [value, count]", i)
+			}
+			n, err := intFrom(pair[1])
+			if err != nil {
+				return nil, fmt.Errorf("values %d: %w", i, err)
+			}
+			t.Values = append(t.Values, pyString(pair[0]))
+			t.Counts = append(t.Counts, n)
+		}
+	}
+	return t, nil
 }
 
 func histFrom(v any) (*Hist, error) {

@@ -58,11 +58,13 @@ func TestMarshalKeyOrder(t *testing.T) {
 	}
 	s := string(b)
 	wantA := `"a":{"count":10.0,"mean":5.5,"std":3.0276503540974917,"min":1.0,"25%":3.25,"50%":5.5,"75%":7.75,"max":10.0,` +
-		`"hist":[[1,0,1,0,1,0,1,0,1,0,0,1,0,1,0,1,0,1,0,1],[1.0,1.45,1.9,2.35,2.8,3.25,3.7,4.15,4.6,5.05,5.5,5.95,6.4,6.8500000000000005,7.3,7.75,8.2,8.65,9.1,9.55,10.0]],"nan_count":0,"inf_count":0}`
+		`"hist":[[1,0,1,0,1,0,1,0,1,0,0,1,0,1,0,1,0,1,0,1],[1.0,1.45,1.9,2.35,2.8,3.25,3.7,4.15,4.6,5.05,5.5,5.95,6.4,6.8500000000000005,7.3,7.75,8.2,8.65,9.1,9.55,10.0]],"nan_count":0,"inf_count":0`
 	if !strings.HasPrefix(s, "{"+wantA+",") {
 		t.Errorf("numeric column:\n got %s\nwant prefix {%s,", s, wantA)
 	}
-	if !strings.Contains(s, `"cat":{"count":3.0,"unique":2,"top":"x","freq":2,"nan_count":0}`) {
+	// MLRun's keys first, in MLRun's order; then the extras (sketch,
+	// frequency table) that MLRun's readers ignore.
+	if !strings.Contains(s, `"cat":{"count":3.0,"unique":2,"top":"x","freq":2,"nan_count":0,"frequencies":{"exact":true,"other":0,"values":[["x",2],["y",1]]}}`) {
 		t.Errorf("categorical column: %s", s)
 	}
 	// Single value: no std key.
@@ -204,6 +206,8 @@ func FuzzUnmarshal(f *testing.F) {
 	f.Add([]byte(`{"a": {"count": 1e400, "hist": [[1], [0, 1]]}}`))
 	f.Add([]byte(`{"\u00e9\ud83d\ude00": {"top": null}}`))
 	f.Add([]byte(`{"a": {"count": -Infinity, "mean": NaN}}`))
+	f.Add([]byte(`{"a": {"count": 3, "approx": true, "sketch": {"mantissa_bits": 7, "zeros": 1, "neg_inf": 0, "pos_inf": 1, "pos": [130944, [1, -3, 2]], "neg": [5, [1]]}}}`))
+	f.Add([]byte(`{"c": {"count": 3, "unique": 2, "top": "x", "freq": 2, "frequencies": {"exact": false, "other": 1, "values": [["x", 2], [true, 1]]}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var d Dataset
 		if err := d.UnmarshalJSON(b); err != nil {

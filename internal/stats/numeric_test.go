@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -291,7 +292,7 @@ func TestCategorical(t *testing.T) {
 	xy.Merge(y)
 	yx.Merge(y)
 	yx.Merge(x)
-	if a, b := xy.Column(), yx.Column(); a != b || a.Top != "a" {
+	if a, b := xy.Column(), yx.Column(); !reflect.DeepEqual(a, b) || a.Top != "a" {
 		t.Errorf("merge order matters: %+v vs %+v", a, b)
 	}
 	if e := NewCategorical().Column(); e.Count != 0 || e.Unique != 0 || e.Top != "" || e.Freq != 0 {
