@@ -228,6 +228,8 @@ func (a *Activities) DriftAnalysis(ctx context.Context, in DriftAnalysisInput) (
 			DriftResults:         storage.Join(in.RunDir, ArtifactDriftResults),
 			FeaturesDriftResults: storage.Join(in.RunDir, ArtifactFeaturesDrift),
 			DriftTablePlot:       storage.Join(in.RunDir, ArtifactDriftTablePlot),
+			DriftExtended:        storage.Join(in.RunDir, ArtifactDriftExtended),
+			DriftedShare:         res.DriftedShare,
 			DriftStatus:          res.DriftStatus,
 			DriftMetric:          res.DriftMetric,
 		}
@@ -242,6 +244,12 @@ func (a *Activities) DriftAnalysis(ctx context.Context, in DriftAnalysisInput) (
 			return nil, err
 		}
 		if err := storage.WriteFile(ctx, out.FeaturesDriftResults, b); err != nil {
+			return nil, err
+		}
+		if b, err = res.ExtendedJSON(); err != nil {
+			return nil, err
+		}
+		if err := storage.WriteFile(ctx, out.DriftExtended, b); err != nil {
 			return nil, err
 		}
 		w, err := storage.Create(ctx, out.DriftTablePlot)

@@ -30,8 +30,11 @@ const (
 	ArtifactDatasetStatistics   = "dataset_statistics.json"
 	ArtifactDriftResults        = "drift_results.json"
 	ArtifactFeaturesDrift       = "features_drift_results.json"
-	ArtifactDriftTablePlot      = "drift_table_plot.html"
-	ArtifactRunManifest         = "run.json"
+	// ArtifactDriftExtended holds the metrics beyond MLRun's (PSI,
+	// Jensen-Shannon, KS, missing-rate change, categorical drift).
+	ArtifactDriftExtended  = "drift_extended_results.json"
+	ArtifactDriftTablePlot = "drift_table_plot.html"
+	ArtifactRunManifest    = "run.json"
 )
 
 // LoadDatasetInput is the input of LoadDataset. Fields may be added but never
@@ -136,9 +139,11 @@ type FeatureDrift struct {
 // DriftAnalysisResult is the output of DriftAnalysis. Fields may be added
 // but never renamed or removed.
 type DriftAnalysisResult struct {
-	DriftResults         string // URI
-	FeaturesDriftResults string // URI
-	DriftTablePlot       string // URI
+	DriftResults         string  // URI
+	FeaturesDriftResults string  // URI
+	DriftTablePlot       string  // URI
+	DriftExtended        string  // URI of the metrics beyond MLRun's
+	DriftedShare         float64 // share of assessed features with DRIFT_DETECTED
 	DriftStatus          bool
 	DriftMetric          float64
 	Features             []FeatureDrift

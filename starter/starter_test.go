@@ -94,7 +94,7 @@ func TestRunLocalDemoMatchesXGBoostAndPandas(t *testing.T) {
 		t.Fatalf("summary %+v", res)
 	}
 	runDir := filepath.Join(arts, res.RunID)
-	for _, name := range []string{"dataset_statistics", "drift_results", "features_drift_results", "drift_table_plot"} {
+	for _, name := range []string{"dataset_statistics", "drift_results", "features_drift_results", "drift_table_plot", "drift_extended_results"} {
 		if p := res.Artifacts[name]; !strings.HasPrefix(p, runDir) {
 			t.Errorf("artifact %s = %q, want under %s", name, p, runDir)
 		} else if _, err := os.Stat(p); err != nil {
@@ -232,6 +232,16 @@ func TestRunLocalDemoMatchesXGBoostAndPandas(t *testing.T) {
 	}
 	if !close1e12(res.DriftMetric, exp.DriftMetric) || res.DriftStatus != exp.DriftStatus {
 		t.Errorf("drift_metric %v status %v, numpy %v %v", res.DriftMetric, res.DriftStatus, exp.DriftMetric, exp.DriftStatus)
+	}
+	// MLRun's drift_results has exactly its keys: features and the six aggregates.
+	if len(driftResults) != len(exp.Features)+6 {
+		t.Errorf("drift_results has %d keys, want %d features + 6 aggregates", len(driftResults), len(exp.Features))
+	}
+	ext, _ := os.ReadFile(res.Artifacts["drift_extended_results"])
+	for _, s := range []string{"psi", "feat_1"} {
+		if !bytes.Contains(ext, []byte(s)) {
+			t.Errorf("drift_extended_results lacks %q", s)
+		}
 	}
 	html, _ := os.ReadFile(res.Artifacts["drift_table_plot"])
 	for _, s := range []string{"feat_1", "DRIFT_DETECTED", "POSSIBLE_DRIFT"} {

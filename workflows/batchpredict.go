@@ -223,6 +223,9 @@ func BatchPredict(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResu
 		res.Artifacts["drift_results"] = drift.DriftResults
 		res.Artifacts["features_drift_results"] = drift.FeaturesDriftResults
 		res.Artifacts["drift_table_plot"] = drift.DriftTablePlot
+		if drift.DriftExtended != "" {
+			res.Artifacts["drift_extended_results"] = drift.DriftExtended
+		}
 		for _, f := range drift.Features {
 			if f.Compared {
 				res.FeatureStatus[f.Name] = f.Status
