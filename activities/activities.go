@@ -26,6 +26,20 @@ type Activities struct {
 	Threads int
 	// HeartbeatEvery throttles progress heartbeats; default 5 s.
 	HeartbeatEvery time.Duration
+	// Metrics receives business metrics (rows scored, shard durations,
+	// drift); nil records none.
+	Metrics Metrics
+}
+
+// Metrics receives batchinfer's business metrics. Implementations must be
+// safe for concurrent use.
+type Metrics interface {
+	// RowsScored counts rows predicted with a model (called per record batch).
+	RowsScored(model string, rows int64)
+	// ShardDone records one finished Predict unit: its rows and duration.
+	ShardDone(model string, rows int64, d time.Duration)
+	// DriftMeasured records a run's drift_metric and drift_status for a job.
+	DriftMeasured(job string, metric float64, detected bool)
 }
 
 // New returns Activities with the defaults.

@@ -40,7 +40,27 @@ type BatchPredictInput struct {
 	PerformDriftAnalysis   string  // "auto" (default), "true", "false"
 	BatchID                string  // default: the workflow ID
 	PredictProba           bool    // add <label>_proba_<class> columns for classifiers
+	// Job names a recurring job (the schedule ID for scheduled runs); it
+	// goes to the BatchinferJob search attribute and, for scheduled runs,
+	// into the artifact prefix {ArtifactPath}/{Job}/{slot}/.
+	Job string
+	// ShardRows and ShardBytes bound a shard (a unit of Predict work):
+	// Parquet shards are whole row groups up to ShardRows rows; CSV and
+	// JSON Lines shards are byte ranges up to ShardBytes cut at record
+	// boundaries. 0 means the defaults (DefaultShardRows, DefaultShardBytes).
+	ShardRows  int64
+	ShardBytes int64
+	// MaxParallel bounds the shards being predicted at once; default
+	// DefaultMaxParallel.
+	MaxParallel int
 }
+
+// Sharding defaults.
+const (
+	DefaultShardRows   = 1 << 20  // rows per Parquet shard
+	DefaultShardBytes  = 64 << 20 // bytes per CSV / JSON Lines shard
+	DefaultMaxParallel = 8        // shards in flight
+)
 
 // BatchPredictResult is the run's summary. Fields may be added but never
 // renamed or removed.
@@ -59,10 +79,16 @@ type BatchPredictResult struct {
 	RunManifest    string                    `json:"run_manifest"`
 }
 
-// Progress is what the progress query returns.
+// Progress is what the progress query returns. Fields may be added but
+// never renamed or removed.
 type Progress struct {
-	Stage string `json:"stage"`
-	Rows  int64  `json:"rows"`
+	Stage       string `json:"stage"`         // one of the Stage* constants
+	Rows        int64  `json:"rows"`          // rows scored so far
+	RowsTotal   int64  `json:"rows_total"`    // rows in the dataset, -1 while unknown (CSV/JSON Lines before scoring)
+	ShardsDone  int    `json:"shards_done"`   // shards predicted
+	ShardsTotal int    `json:"shards_total"`  // shards planned, 0 before planning
+	StartedAt   string `json:"started_at"`    // RFC 3339, workflow time
+	ETA         string `json:"eta,omitempty"` // RFC 3339 estimate of the end of predicting, when known
 }
 
 // Activity options: explicit timeouts and a bounded retry policy; bad input

@@ -95,3 +95,50 @@ func TestOpen(t *testing.T) {
 		t.Errorf("s3: %v", err)
 	}
 }
+
+func TestRangesAndReaderAt(t *testing.T) {
+	dir := t.TempDir()
+	local := filepath.Join(dir, "sub", "f.bin")
+	if err := WriteFile(t.Context(), local, []byte("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer srv.Close()
+	for _, uri := range []string{local, srv.URL + "/sub/f.bin"} {
+		info, err := Stat(t.Context(), uri)
+		if err != nil || info.Size != 10 {
+			t.Fatalf("%s: stat %+v %v", uri, info, err)
+		}
+		rc, err := OpenRange(t.Context(), uri, 3, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if string(b) != "3456" {
+			t.Errorf("%s: range got %q", uri, b)
+		}
+		rc, _ = OpenRange(t.Context(), uri, 7, -1)
+		b, _ = io.ReadAll(rc)
+		rc.Close()
+		if string(b) != "789" {
+			t.Errorf("%s: open-ended range got %q", uri, b)
+		}
+		ra, err := OpenReaderAt(t.Context(), uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 5)
+		if n, err := ra.ReadAt(buf, 8); n != 2 || err != io.EOF || string(buf[:2]) != "89" {
+			t.Errorf("%s: ReadAt tail n=%d err=%v %q", uri, n, err, buf[:n])
+		}
+		ra.Close()
+	}
+	list, err := List(t.Context(), dir)
+	if err != nil || len(list) != 1 || list[0].Size != 10 {
+		t.Errorf("list %+v %v", list, err)
+	}
+	if _, err := List(t.Context(), filepath.Join(dir, "nope")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("list missing: %v", err)
+	}
+}
