@@ -89,6 +89,10 @@ type csvReader struct {
 	pending      [][]string
 	pendingLines []int
 	eof          bool
+	// lineBase is added to the line numbers encoding/csv reports: 0 for a
+	// stream that starts at the file's start, else the number of lines
+	// before the stream (a shard).
+	lineBase int
 }
 
 func openCSV(ctx context.Context, uri string, opts Options, hint *arrow.Schema) (fileReader, error) {
@@ -99,12 +103,11 @@ func openCSV(ctx context.Context, uri string, opts Options, hint *arrow.Schema) 
 	return newCSVReader(uri, ts, opts, hint)
 }
 
-// newCSVReader reads ts, which it closes on error or on close.
+// newCSVReader reads ts, header row first, which it closes on error or on
+// close.
 func newCSVReader(uri string, ts *textStream, opts Options, hint *arrow.Schema) (fileReader, error) {
 	r := &csvReader{uri: displayName(uri), ts: ts, batch: opts.BatchRows}
-	r.cr = csv.NewReader(ts)
-	r.cr.FieldsPerRecord = -1
-	r.cr.ReuseRecord = true
+	r.cr = newCSVParser(ts)
 	header, err := r.cr.Read()
 	if err == io.EOF {
 		ts.Close()
@@ -115,10 +118,57 @@ func newCSVReader(uri string, ts *textStream, opts Options, hint *arrow.Schema) 
 		return nil, r.readErr(err)
 	}
 	line, _ := r.cr.FieldPos(0)
+	if err := r.init(header, line, opts, hint); err != nil {
+		ts.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// newCSVParser returns the encoding/csv reader every CSV stream uses.
+func newCSVParser(rd io.Reader) *csv.Reader {
+	cr := csv.NewReader(rd)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	return cr
+}
+
+// readCSVHeader reads the header row of ts (the start of a CSV file) and
+// returns a copy of it with its line number. It does not close ts.
+func readCSVHeader(uri string, ts *textStream) ([]string, int, error) {
+	r := &csvReader{uri: displayName(uri)}
+	r.cr = newCSVParser(ts)
+	header, err := r.cr.Read()
+	if err == io.EOF {
+		return nil, 0, fmt.Errorf("no header row: %w", ErrEmpty)
+	}
+	if err != nil {
+		return nil, 0, r.readErr(err)
+	}
+	line, _ := r.cr.FieldPos(0)
+	return slices.Clone(header), line, nil
+}
+
+// newCSVShardReader reads the records of body, the bytes of a CSV shard
+// (starting at a record, after the header), with the file's header given
+// separately. Line numbers in errors are lineBase plus the line within
+// body. It closes body on error or on close.
+func newCSVShardReader(uri string, header []string, headerLine int, body *textStream, lineBase int, opts Options, hint *arrow.Schema) (fileReader, error) {
+	r := &csvReader{uri: displayName(uri), ts: body, batch: opts.BatchRows, lineBase: lineBase}
+	r.cr = newCSVParser(body)
+	if err := r.init(header, headerLine, opts, hint); err != nil {
+		body.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// init sets the schema from the header (line headerLine) and hint, or
+// infers it from the first batch of records.
+func (r *csvReader) init(header []string, headerLine int, opts Options, hint *arrow.Schema) error {
 	names, err := headerNames(header)
 	if err != nil {
-		ts.Close()
-		return nil, &ParseError{URI: r.uri, Line: line, Err: err}
+		return &ParseError{URI: r.uri, Line: headerLine, Err: err}
 	}
 	types := make([]arrow.DataType, len(names))
 	if hint != nil {
@@ -132,8 +182,7 @@ func newCSVReader(uri string, ts *textStream, opts Options, hint *arrow.Schema) 
 				break
 			}
 			if err != nil {
-				ts.Close()
-				return nil, err
+				return err
 			}
 			r.pending = append(r.pending, append([]string(nil), rec...))
 			r.pendingLines = append(r.pendingLines, line)
@@ -147,7 +196,7 @@ func newCSVReader(uri string, ts *textStream, opts Options, hint *arrow.Schema) 
 		r.schema = newSchema(names, types)
 	}
 	r.rb = array.NewRecordBuilder(opts.Alloc, r.schema)
-	return r, nil
+	return nil
 }
 
 func headerNames(header []string) ([]string, error) {
@@ -205,6 +254,7 @@ func (r *csvReader) readRecord(n int) ([]string, int, error) {
 		return nil, 0, r.readErr(err)
 	}
 	line, _ := r.cr.FieldPos(0)
+	line += r.lineBase
 	if len(rec) != n {
 		return nil, 0, &ParseError{URI: r.uri, Line: line,
 			Err: fmt.Errorf("record has %d fields, the header has %d", len(rec), n)}
@@ -217,9 +267,9 @@ func (r *csvReader) readErr(err error) error {
 	if errors.As(err, &ce) {
 		msg := ce.Err
 		if ce.Line != ce.StartLine {
-			msg = fmt.Errorf("%w (at line %d)", ce.Err, ce.Line)
+			msg = fmt.Errorf("%w (at line %d)", ce.Err, ce.Line+r.lineBase)
 		}
-		return &ParseError{URI: r.uri, Line: ce.StartLine, Err: msg}
+		return &ParseError{URI: r.uri, Line: ce.StartLine + r.lineBase, Err: msg}
 	}
 	return err
 }
@@ -260,6 +310,33 @@ func (r *csvReader) next() (arrow.RecordBatch, error) {
 		return nil, io.EOF
 	}
 	return r.rb.NewRecordBatch(), nil
+}
+
+// skip discards up to n records without converting their values (the
+// record structure, quoting and field count, is still checked).
+func (r *csvReader) skip(n int64) (int64, error) {
+	var done int64
+	if len(r.pending) > 0 {
+		k := int(min(n, int64(len(r.pending))))
+		r.pending, r.pendingLines = r.pending[k:], r.pendingLines[k:]
+		if len(r.pending) == 0 {
+			r.pending, r.pendingLines = nil, nil
+		}
+		done = int64(k)
+	}
+	nf := r.schema.NumFields()
+	for done < n && !r.eof {
+		_, _, err := r.readRecord(nf)
+		if err == io.EOF {
+			r.eof = true
+			break
+		}
+		if err != nil {
+			return done, err
+		}
+		done++
+	}
+	return done, nil
 }
 
 func (r *csvReader) appendRow(row []string, line int) error {

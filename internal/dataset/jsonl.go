@@ -64,6 +64,10 @@ type jsonlReader struct {
 	seen   []int // generation per column, for missing/duplicate detection
 	gen    int
 
+	// midFile: the stream starts inside the file (a shard), so its first
+	// line is not checked for being a JSON array.
+	midFile bool
+
 	pending      [][]jsonField
 	pendingLines []int
 	eof          bool
@@ -80,7 +84,14 @@ func openJSONL(ctx context.Context, uri string, opts Options, hint *arrow.Schema
 
 // newJSONLReader reads ts, which it closes on error or on close.
 func newJSONLReader(uri string, ts *textStream, opts Options, hint *arrow.Schema) (fileReader, error) {
-	r := &jsonlReader{uri: displayName(uri), ts: ts, batch: opts.BatchRows}
+	return newJSONLShardReader(uri, ts, 0, false, opts, hint)
+}
+
+// newJSONLShardReader reads ts, which starts after lineBase lines of the
+// file (midFile: ts starts inside the file, at a line start). It closes ts
+// on error or on close.
+func newJSONLShardReader(uri string, ts *textStream, lineBase int, midFile bool, opts Options, hint *arrow.Schema) (fileReader, error) {
+	r := &jsonlReader{uri: displayName(uri), ts: ts, batch: opts.BatchRows, line: lineBase, midFile: midFile}
 	if hint != nil {
 		r.schema = hint
 	} else {
@@ -88,7 +99,7 @@ func newJSONLReader(uri string, ts *textStream, opts Options, hint *arrow.Schema
 		idx := map[string]int{}
 		var kinds [][4]bool
 		for len(r.pending) < r.batch {
-			fields, line, err := r.readObject(nil, len(r.pending) == 0)
+			fields, line, err := r.readObject(nil, len(r.pending) == 0 && !r.midFile)
 			if err == io.EOF {
 				r.eof = true
 				break
@@ -341,6 +352,33 @@ func (r *jsonlReader) next() (arrow.RecordBatch, error) {
 		return nil, io.EOF
 	}
 	return r.rb.NewRecordBatch(), nil
+}
+
+// skip discards up to n rows (non-blank lines) without parsing them.
+func (r *jsonlReader) skip(n int64) (int64, error) {
+	var done int64
+	if len(r.pending) > 0 {
+		k := int(min(n, int64(len(r.pending))))
+		r.pending, r.pendingLines = r.pending[k:], r.pendingLines[k:]
+		if len(r.pending) == 0 {
+			r.pending, r.pendingLines = nil, nil
+		}
+		done = int64(k)
+	}
+	for done < n && !r.eof {
+		raw, err := r.readLine()
+		if err == io.EOF {
+			r.eof = true
+			break
+		}
+		if err != nil {
+			return done, err
+		}
+		if len(bytes.TrimSpace(raw)) > 0 {
+			done++
+		}
+	}
+	return done, nil
 }
 
 func (r *jsonlReader) appendRow(fields []jsonField, line int) error {

@@ -77,11 +77,15 @@ type parquetReader struct {
 	uri    string
 	f      *os.File
 	tmp    string
+	ra     io.Closer // a ranged reader (OpenShard), closed on close
 	pf     *file.Reader
 	rr     pqarrow.RecordReader
 	schema *arrow.Schema
 	convs  []convKind
 	mem    memory.Allocator
+	// rows is the number of rows rr reads, pos how many it has handed out
+	// or skipped.
+	rows, pos int64
 }
 
 func openParquet(ctx context.Context, uri string, opts Options) (_ fileReader, err error) {
@@ -112,25 +116,67 @@ func openParquet(ctx context.Context, uri string, opts Options) (_ fileReader, e
 	if err := r.openFooter(); err != nil {
 		return nil, err
 	}
+	if err := r.start(ctx, nil, opts); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// start reads the schema from r.pf and starts a record reader over
+// rowGroups (nil: all of them).
+func (r *parquetReader) start(ctx context.Context, rowGroups []int, opts Options) error {
 	fr, err := pqarrow.NewFileReader(r.pf, pqarrow.ArrowReadProperties{BatchSize: int64(opts.BatchRows)}, opts.Alloc)
 	if err != nil {
-		return nil, fmt.Errorf("reading Parquet schema: %w: %w", ErrMalformed, err)
+		return fmt.Errorf("reading Parquet schema: %w: %w", ErrMalformed, err)
 	}
 	src, err := fr.Schema()
 	if err != nil {
-		return nil, fmt.Errorf("reading Parquet schema: %w: %w", ErrMalformed, err)
+		return fmt.Errorf("reading Parquet schema: %w: %w", ErrMalformed, err)
 	}
 	if r.schema, r.convs, err = mapParquetSchema(src); err != nil {
-		return nil, err
+		return err
 	}
 	if src.NumFields() == 0 {
-		return nil, fmt.Errorf("Parquet file has no columns: %w", ErrEmpty)
+		return fmt.Errorf("Parquet file has no columns: %w", ErrEmpty)
 	}
-	r.rr, err = fr.GetRecordReader(ctx, nil, nil)
+	md := r.pf.MetaData()
+	for _, g := range rowGroups {
+		if g < 0 || g >= r.pf.NumRowGroups() {
+			return fmt.Errorf("row group %d of a file with %d: %w", g, r.pf.NumRowGroups(), ErrMalformed)
+		}
+		r.rows += md.RowGroup(g).NumRows()
+	}
+	if rowGroups == nil {
+		r.rows = r.pf.NumRows()
+	}
+	r.rr, err = fr.GetRecordReader(ctx, nil, rowGroups)
 	if err != nil {
-		return nil, fmt.Errorf("reading Parquet file: %w: %w", ErrMalformed, err)
+		return fmt.Errorf("reading Parquet file: %w: %w", ErrMalformed, err)
 	}
-	return r, nil
+	return nil
+}
+
+// skip discards up to n rows, seeking (by page where the file has an
+// offset index) rather than decoding them.
+func (r *parquetReader) skip(n int64) (_ int64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("seeking in Parquet data: %w: %v", ErrMalformed, p)
+		}
+	}()
+	k := min(n, r.rows-r.pos)
+	if k <= 0 {
+		return 0, nil
+	}
+	if r.pos+k == r.rows {
+		r.pos = r.rows // at the end: next reports io.EOF
+		return k, nil
+	}
+	if err := r.rr.SeekToRow(r.pos + k); err != nil {
+		return 0, fmt.Errorf("seeking to row %d: %w", r.pos+k, err)
+	}
+	r.pos += k
+	return k, nil
 }
 
 func (r *parquetReader) openFooter() error {
@@ -209,6 +255,9 @@ func (r *parquetReader) next() (_ arrow.RecordBatch, err error) {
 			err = fmt.Errorf("decoding Parquet data: %w: %v", ErrMalformed, p)
 		}
 	}()
+	if r.pos >= r.rows {
+		return nil, io.EOF
+	}
 	rec, err := r.rr.Read()
 	if err != nil {
 		if err == io.EOF {
@@ -235,6 +284,7 @@ func (r *parquetReader) next() (_ arrow.RecordBatch, err error) {
 		}
 		cols[i] = c
 	}
+	r.pos += rec.NumRows()
 	return array.NewRecordBatch(r.schema, cols, rec.NumRows()), nil
 }
 
@@ -243,6 +293,12 @@ func (r *parquetReader) close() error {
 	if r.rr != nil {
 		r.rr.Release()
 		r.rr = nil
+	}
+	if r.ra != nil {
+		if err := r.ra.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		r.ra, r.pf = nil, nil
 	}
 	if r.f != nil {
 		if err := r.f.Close(); err != nil {

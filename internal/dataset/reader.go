@@ -143,6 +143,7 @@ type stream struct {
 	uri    string
 	fr     fileReader
 	cur    arrow.RecordBatch
+	head   arrow.RecordBatch // rest of a record cut by skipRows, handed out next
 	done   bool
 	closed bool
 }
@@ -159,6 +160,10 @@ func (s *stream) Next() (arrow.RecordBatch, error) {
 	}
 	if err := s.ctx.Err(); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", s.uri, err)
+	}
+	if s.head != nil {
+		s.cur, s.head = s.head, nil
+		return s.cur, nil
 	}
 	for {
 		rec, err := s.fr.next()
@@ -195,6 +200,10 @@ func (s *stream) release() {
 
 func (s *stream) Close() error {
 	s.release()
+	if s.head != nil {
+		s.head.Release()
+		s.head = nil
+	}
 	if s.closed {
 		return nil
 	}
@@ -308,6 +317,7 @@ type multi struct {
 	idx    int        // index of the file cur reads
 	cur    fileReader // nil between files
 	rec    arrow.RecordBatch
+	head   arrow.RecordBatch // rest of a record cut by skipRows, handed out next
 	done   bool
 	closed bool
 }
@@ -321,6 +331,10 @@ func (m *multi) Next() (arrow.RecordBatch, error) {
 	}
 	if m.closed {
 		return nil, errors.New("reading dataset: reader is closed")
+	}
+	if m.head != nil {
+		m.rec, m.head = m.head, nil
+		return m.rec, nil
 	}
 	for !m.done {
 		name := displayName(m.files[m.idx].URI)
@@ -370,6 +384,10 @@ func (m *multi) Close() error {
 	if m.rec != nil {
 		m.rec.Release()
 		m.rec = nil
+	}
+	if m.head != nil {
+		m.head.Release()
+		m.head = nil
 	}
 	if m.closed {
 		return nil
@@ -442,6 +460,9 @@ type converter struct {
 }
 
 func (c *converter) Schema() *arrow.Schema { return c.schema }
+
+// skip forwards to the converted reader's skip, if it has one.
+func (c *converter) skip(n int64) (int64, error) { return skipFile(c.fileReader, n) }
 
 func (c *converter) next() (arrow.RecordBatch, error) {
 	rec, err := c.fileReader.next()
