@@ -1,6 +1,9 @@
 package stats
 
-import "sort"
+import (
+	"math"
+	"sort"
+)
 
 // DefaultBins is the number of histogram bins MLRun uses (numpy's bins=20).
 const DefaultBins = 20
@@ -180,6 +183,16 @@ func ReferenceEdges(min, max float64, bins int) []float64 {
 	}
 	step := (max - min) / float64(bins)
 	e := make([]float64, bins+1)
+	if math.IsInf(step, 0) {
+		// max - min overflows (|values| near 1.8e308): numpy would give
+		// inf/nan edges; interpolate instead so every finite value has a bin.
+		for i := range bins {
+			f := float64(i) / float64(bins)
+			e[i] = min*(1-f) + max*f
+		}
+		e[bins] = max
+		return e
+	}
 	for i := range bins {
 		// The explicit conversion forbids fusing the multiply and the add,
 		// which would round once instead of twice and differ from numpy.

@@ -307,7 +307,9 @@ func (n *Numeric) Column() Column {
 		counts := make([]int64, n.bins)
 		if n.exact {
 			for _, x := range n.values {
-				counts[binIndex(edges, x)]++
+				if k := binIndex(edges, x); k >= 0 {
+					counts[k]++
+				}
 			}
 		} else {
 			n.sketchHist(edges, counts)
