@@ -10,7 +10,6 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"github.com/batchinfer/batchinfer/internal/bundle"
 	"github.com/batchinfer/batchinfer/internal/dataset"
 	"github.com/batchinfer/batchinfer/internal/drift"
 	"github.com/batchinfer/batchinfer/internal/report"
@@ -58,7 +57,7 @@ func (a *Activities) LoadDataset(ctx context.Context, in LoadDatasetInput) (*Loa
 }
 
 func (a *Activities) loadDataset(ctx context.Context, in LoadDatasetInput) (*LoadDatasetResult, error) {
-	m, err := loadModel(ctx, in.Model)
+	m, err := a.model(ctx, in.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -80,19 +79,26 @@ func (a *Activities) loadDataset(ctx context.Context, in LoadDatasetInput) (*Loa
 	} else if err != nil {
 		return nil, err
 	}
+	manifest, err := scoring.PlanManifest(ctx, files, r.Schema(), dataset.ShardOptions{Rows: in.ShardRows, Bytes: in.ShardBytes})
+	if err != nil {
+		return nil, err
+	}
 	res := &LoadDatasetResult{
+		Manifest:     storage.Join(in.RunDir, ArtifactShardManifest),
+		Shards:       len(manifest.Shards),
+		Files:        len(files),
+		RowsTotal:    manifest.RowsTotal,
 		Columns:      plan.Names,
 		LabelColumns: plan.Labels,
 		Classes:      m.Info.NumClasses,
 		Objective:    m.Info.Objective,
 		Framework:    m.Info.Framework,
-		RowsHint:     -1,
-	}
-	for _, f := range files {
-		res.Files = append(res.Files, DatasetFile{URI: f.URI, Format: string(f.Format), Size: f.Size})
 	}
 	for _, i := range plan.Features {
 		res.Features = append(res.Features, r.Schema().Field(i).Name)
+	}
+	if err := scoring.WriteManifest(ctx, res.Manifest, manifest); err != nil {
+		return nil, err
 	}
 
 	var refJSON []byte
@@ -131,18 +137,6 @@ func (a *Activities) loadDataset(ctx context.Context, in LoadDatasetInput) (*Loa
 	return res, nil
 }
 
-func loadModel(ctx context.Context, uri string) (*scoring.Model, error) {
-	l, err := bundle.Load(ctx, uri)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadModel, err)
-	}
-	m, err := scoring.NewModel(l)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadModel, err)
-	}
-	return m, nil
-}
-
 // heartbeater records progress at most every interval.
 type heartbeater struct {
 	ctx   context.Context
@@ -169,57 +163,89 @@ func (a *Activities) heartbeater(ctx context.Context) *heartbeater {
 	return &heartbeater{ctx: ctx, every: every}
 }
 
-// Predict scores the dataset and writes the result set; it heartbeats the
-// rows scored. A retry rewrites the same part file.
+// shardProgress is Predict's heartbeat: the next chunk to write. A retried
+// Predict resumes there; chunks before it are complete.
+type shardProgress struct {
+	NextChunk int
+	Rows      int64
+}
+
+// Predict scores one shard of the manifest, writing result-set chunks and
+// their partial statistics under deterministic keys. It heartbeats after
+// every chunk and resumes from the last heartbeat when retried.
 func (a *Activities) Predict(ctx context.Context, in PredictInput) (*PredictResult, error) {
 	return guard(func() (*PredictResult, error) {
-		m, err := loadModel(ctx, in.Model)
+		started := time.Now()
+		m, err := a.model(ctx, in.Model)
 		if err != nil {
 			return nil, err
 		}
-		files := make([]dataset.File, len(in.Files))
-		for i, f := range in.Files {
-			files[i] = dataset.File{URI: f.URI, Format: dataset.Format(f.Format), Size: f.Size}
+		manifest, err := a.manifest(ctx, in.Manifest)
+		if err != nil {
+			return nil, err
+		}
+		var ref *stats.Dataset
+		if in.ReferenceStatistics != "" {
+			if ref, err = a.reference(ctx, in.ReferenceStatistics); err != nil {
+				return nil, err
+			}
+		}
+		var resume shardProgress
+		if activity.HasHeartbeatDetails(ctx) {
+			if err := activity.GetHeartbeatDetails(ctx, &resume); err != nil {
+				resume = shardProgress{}
+			}
 		}
 		hb := a.heartbeater(ctx)
-		res, err := scoring.Score(ctx, scoring.ScoreInput{
-			Files:        files,
+		progress := resume
+		res, err := scoring.ScoreShard(ctx, scoring.ShardInput{
+			Manifest:     manifest,
+			Shard:        in.Shard,
 			Model:        m,
 			DropColumns:  in.DropColumns,
 			LabelColumns: in.LabelColumns,
 			PredictProba: in.PredictProba,
 			ResultSet:    in.ResultSet,
 			Format:       in.ResultFormat,
+			Reference:    ref,
+			Partials:     in.Partials,
+			ChunkRows:    in.ChunkRows,
+			StartChunk:   resume.NextChunk,
 			Threads:      a.Threads,
-			Progress:     func(rows int64) { hb.beat(rows) },
+			OnChunk: func(chunk int, rows int64) {
+				progress = shardProgress{NextChunk: chunk + 1, Rows: rows}
+				activity.RecordHeartbeat(ctx, progress) // never throttled away: it is the resume point
+			},
+			OnRows: func(scored int64) {
+				if a.Metrics != nil {
+					a.Metrics.RowsScored(in.Model, scored)
+				}
+				hb.beat(progress)
+			},
 		})
 		if err != nil {
 			return nil, err
 		}
-		return &PredictResult{Rows: res.Rows, ResultSet: in.ResultSet, Parts: res.Parts, Columns: res.Columns}, nil
+		if a.Metrics != nil {
+			a.Metrics.ShardDone(in.Model, res.Rows, time.Since(started))
+		}
+		return &PredictResult{Rows: res.Rows, Chunks: res.Chunks}, nil
 	})
 }
 
-// ComputeStatistics describes the result set (histograms over the reference
-// edges) and writes dataset_statistics.json.
+// ComputeStatistics merges the partial statistics of every chunk (computed
+// by Predict over the reference's edges) and writes dataset_statistics.json.
 func (a *Activities) ComputeStatistics(ctx context.Context, in ComputeStatisticsInput) (*ComputeStatisticsResult, error) {
 	return guard(func() (*ComputeStatisticsResult, error) {
-		var ref *stats.Dataset
-		if in.ReferenceStatistics != "" {
-			var err error
-			if ref, err = readStats(ctx, in.ReferenceStatistics); err != nil {
-				return nil, err
-			}
-		}
-		hb := a.heartbeater(ctx)
-		ds, rows, err := scoring.DescribeFiles(ctx, in.Parts, in.ResultFormat, ref, 0, func(rows int64) { hb.beat(rows) })
+		acc, err := scoring.MergePartials(ctx, in.Partials, in.Chunks)
 		if err != nil {
 			return nil, err
 		}
+		ds := acc.Dataset()
 		if err := writeJSON(ctx, in.Output, ds); err != nil {
 			return nil, err
 		}
-		return &ComputeStatisticsResult{DatasetStatistics: in.Output, Rows: rows, Columns: ds.Len()}, nil
+		return &ComputeStatisticsResult{DatasetStatistics: in.Output, Rows: acc.Rows, Columns: ds.Len()}, nil
 	})
 }
 
@@ -232,12 +258,15 @@ func (a *Activities) DriftAnalysis(ctx context.Context, in DriftAnalysisInput) (
 		if err != nil {
 			return nil, err
 		}
-		ref, err := readStats(ctx, in.ReferenceStatistics)
+		ref, err := a.reference(ctx, in.ReferenceStatistics)
 		if err != nil {
 			return nil, err
 		}
 		th := drift.Thresholds{Drift: in.DriftThreshold, Possible: in.PossibleDriftThreshold}
 		res := drift.Analyze(ref, batch, th)
+		if a.Metrics != nil {
+			a.Metrics.DriftMeasured(in.Job, res.DriftMetric, res.DriftStatus)
+		}
 		out := &DriftAnalysisResult{
 			DriftResults:         storage.Join(in.RunDir, ArtifactDriftResults),
 			FeaturesDriftResults: storage.Join(in.RunDir, ArtifactFeaturesDrift),
@@ -290,10 +319,12 @@ func (a *Activities) DriftAnalysis(ctx context.Context, in DriftAnalysisInput) (
 	})
 }
 
-// WriteRunManifest writes run.json, the last artifact of a run, and returns its URI.
+// WriteRunManifest writes run.json, the last artifact of a run, listing
+// every result-set part, and returns its URI.
 func (a *Activities) WriteRunManifest(ctx context.Context, in WriteRunManifestInput) (string, error) {
 	return guard(func() (string, error) {
 		uri := storage.Join(in.RunDir, ArtifactRunManifest)
+		in.Manifest.ResultParts = scoring.PartURIs(in.Manifest.ResultSet, in.ResultFormat, in.Chunks)
 		b, err := json.MarshalIndent(in.Manifest, "", "  ")
 		if err != nil {
 			return "", fmt.Errorf("encoding run manifest: %w", err)

@@ -35,12 +35,13 @@ const (
 	ArtifactDriftExtended  = "drift_extended_results.json"
 	ArtifactDriftTablePlot = "drift_table_plot.html"
 	ArtifactRunManifest    = "run.json"
+	ArtifactShardManifest  = "manifest.json" // the shard plan
 )
 
 // LoadDatasetInput is the input of LoadDataset. Fields may be added but never
 // renamed or removed (running and recorded workflows carry the old shape).
 type LoadDatasetInput struct {
-	Datasets     []string // file, folder or http(s) URIs
+	Datasets     []string // file, folder, prefix, glob or http(s) URIs
 	Model        string   // model bundle (folder or bundle.json) or bare model file
 	LabelColumns []string // prediction column names; empty -> predicted_label...
 	DropColumns  []string // names, or integer positions (0-based) as decimal strings
@@ -48,13 +49,18 @@ type LoadDatasetInput struct {
 	// (MLRun's feature_stats shape); it overrides the bundle's.
 	SampleSetStatistics string
 	PerformDrift        string // "auto" (default), "true" or "false"
-	RunDir              string // {artifact_path}/{run_id}: where the reference copy goes
+	RunDir              string // {artifact_path}/{run_id}: where the manifest and reference copy go
+	ShardRows           int64  // Parquet rows per shard (0: default)
+	ShardBytes          int64  // CSV/JSON Lines bytes per shard (0: default)
 }
 
-// LoadDatasetResult describes the validated job. Fields may be added but
-// never renamed or removed.
+// LoadDatasetResult describes the validated, planned job. Fields may be
+// added but never renamed or removed.
 type LoadDatasetResult struct {
-	Files        []DatasetFile
+	Manifest     string   // URI of the shard plan (manifest.json) in the run folder
+	Shards       int      // number of shards in the plan
+	Files        int      // number of input files
+	RowsTotal    int64    // rows in the dataset when known from the plan, else -1
 	Columns      []string // dataset columns after drop_columns, in order
 	Features     []string // model input features, in model order
 	LabelColumns []string // resolved prediction column names
@@ -65,44 +71,39 @@ type LoadDatasetResult struct {
 	// into the run folder, or "" when drift analysis is skipped.
 	ReferenceStatistics string
 	DriftNote           string // why drift analysis is skipped, when it is
-	RowsHint            int64  // rows when known cheaply (Parquet metadata), else -1
 }
 
-// DatasetFile is one resolved input file.
-type DatasetFile struct {
-	URI    string
-	Format string // csv, parquet, jsonl
-	Size   int64  // bytes, -1 when unknown
-}
-
-// PredictInput is the input of Predict. Fields may be added but never
-// renamed or removed.
+// PredictInput scores one shard of the manifest. Fields may be added but
+// never renamed or removed.
 type PredictInput struct {
-	Files        []DatasetFile
+	Manifest     string // manifest URI (from LoadDataset)
+	Shard        int    // shard index in the manifest
 	Model        string
 	LabelColumns []string
 	DropColumns  []string
 	PredictProba bool
-	ResultSet    string // URI of the result set folder
+	ResultSet    string // result set folder URI; chunks go to part-SSSSS-CCCC.{format}
 	ResultFormat string // parquet (default) or csv
+	// ReferenceStatistics gives the histogram edges of the partial
+	// statistics computed in the same pass ("" = own edges).
+	ReferenceStatistics string
+	Partials            string // folder URI of the partial statistics files
+	ChunkRows           int64  // rows per chunk (the unit of resumption); 0: default
 }
 
-// PredictResult summarises a Predict run. Fields may be added but never
+// PredictResult summarises one shard. Fields may be added but never
 // renamed or removed.
 type PredictResult struct {
-	Rows      int64
-	ResultSet string   // folder URI
-	Parts     []string // part file URIs, in order
-	Columns   []string // result set columns, in order
+	Rows   int64
+	Chunks int // chunk parts written: part-SSSSS-0000 .. part-SSSSS-{Chunks-1}
 }
 
 // ComputeStatisticsInput is the input of ComputeStatistics. Fields may be
 // added but never renamed or removed.
 type ComputeStatisticsInput struct {
-	Parts               []string // result set part URIs
-	ResultFormat        string
-	ReferenceStatistics string // URI or "" (then each column gets its own edges)
-	Output              string // URI of dataset_statistics.json
+	Partials string // folder URI of the partial statistics files
+	Chunks   []int  // chunks per shard, in shard order
+	Output   string // URI of dataset_statistics.json
 }
 
 // ComputeStatisticsResult is the output of ComputeStatistics. Fields may be
@@ -122,6 +123,7 @@ type DriftAnalysisInput struct {
 	PossibleDriftThreshold float64
 	BatchID                string
 	RunDir                 string
+	Job                    string // for the drift metric per job
 }
 
 // FeatureDrift is one feature's drift summary.
@@ -157,7 +159,8 @@ type RunManifest struct {
 	BatchID        string            `json:"batch_id"`
 	Rows           int64             `json:"rows"`
 	ResultSet      string            `json:"result_set"`
-	ResultParts    []string          `json:"result_parts"`
+	ResultParts    []string          `json:"result_parts"` // filled by WriteRunManifest
+	Shards         int               `json:"shards"`
 	Artifacts      map[string]string `json:"artifacts"`
 	DriftPerformed bool              `json:"drift_performed"`
 	DriftNote      string            `json:"drift_note,omitempty"`
@@ -166,12 +169,19 @@ type RunManifest struct {
 	FeatureStatus  map[string]string `json:"feature_status,omitempty"`
 	Dataset        []string          `json:"dataset"`
 	Model          string            `json:"model"`
+	Job            string            `json:"job,omitempty"`
+	ScheduledTime  string            `json:"scheduled_time,omitempty"`
 	StartedAt      string            `json:"started_at"`
 	FinishedAt     string            `json:"finished_at"`
 }
 
-// WriteRunManifestInput is the input of WriteRunManifest.
+// WriteRunManifestInput is the input of WriteRunManifest: the manifest
+// less its part list, which the activity derives from ResultSet,
+// ResultFormat and Chunks (so thousands of part URIs never cross the
+// Temporal boundary).
 type WriteRunManifestInput struct {
-	RunDir   string
-	Manifest RunManifest
+	RunDir       string
+	Manifest     RunManifest
+	ResultFormat string
+	Chunks       []int
 }

@@ -289,7 +289,7 @@ func TestRunLocalHumanSummaryAndCSVResult(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", s, out)
 		}
 	}
-	parts, _ := filepath.Glob(filepath.Join(arts, "*", "scored", "part-00000.csv"))
+	parts, _ := filepath.Glob(filepath.Join(arts, "*", "scored", "part-00000-0000.csv"))
 	if len(parts) != 1 {
 		t.Fatalf("csv part: %v", parts)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"text/template"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -152,9 +153,122 @@ func (in *BatchPredictInput) normalize() error {
 	return nil
 }
 
+// ChildShardLimit is the most shards one workflow predicts itself; larger
+// plans are split into PredictShards child workflows of at most this many
+// shards each, which keeps every history far below Temporal's limits (about
+// three events per shard).
+const ChildShardLimit = 500
+
+// SlotLayout formats a scheduled slot in artifact prefixes (UTC).
+const SlotLayout = "20060102T150405Z"
+
+// scheduledStartKey is the search attribute Temporal Schedules set on the
+// runs they start: the slot's nominal time.
+var scheduledStartKey = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// Typed keys of the custom search attributes.
+var (
+	saJob           = temporal.NewSearchAttributeKeyKeyword(SearchAttrJob)
+	saModel         = temporal.NewSearchAttributeKeyKeyword(SearchAttrModel)
+	saStage         = temporal.NewSearchAttributeKeyKeyword(SearchAttrStage)
+	saDriftDetected = temporal.NewSearchAttributeKeyBool(SearchAttrDriftDetected)
+	saDriftMetric   = temporal.NewSearchAttributeKeyFloat64(SearchAttrDriftMetric)
+	saRows          = temporal.NewSearchAttributeKeyInt64(SearchAttrRows)
+)
+
+// templateData is what dataset URI templates see: {{ .ScheduledTime }}
+// (the slot of a scheduled run, else the workflow's start time, UTC) and
+// {{ .Job }}.
+type templateData struct {
+	ScheduledTime time.Time
+	Job           string
+}
+
+// expandTemplates renders Go templates in dataset URIs. Pure and
+// deterministic.
+func expandTemplates(uris []string, data templateData) ([]string, error) {
+	out := make([]string, len(uris))
+	for i, u := range uris {
+		if !strings.Contains(u, "{{") {
+			out[i] = u
+			continue
+		}
+		t, err := template.New("dataset").Option("missingkey=error").Parse(u)
+		if err != nil {
+			return nil, fmt.Errorf("dataset template %q: %w", u, err)
+		}
+		var b strings.Builder
+		if err := t.Execute(&b, data); err != nil {
+			return nil, fmt.Errorf("dataset template %q: %w", u, err)
+		}
+		out[i] = b.String()
+	}
+	return out, nil
+}
+
+// run holds one BatchPredict execution's state.
+type run struct {
+	ctx       workflow.Context
+	in        BatchPredictInput
+	progress  Progress
+	publishSA bool // custom search attributes are registered (set at start)
+	started   time.Time
+}
+
+func (r *run) stage(s string) {
+	r.progress.Stage = s
+	r.publish()
+}
+
+// publish updates the current details and, when registered, the search
+// attributes. Called at stage changes and as shards finish.
+func (r *run) publish() {
+	p := r.progress
+	details := fmt.Sprintf("**%s**\n\nrows scored: %d", p.Stage, p.Rows)
+	if p.RowsTotal >= 0 {
+		details += fmt.Sprintf(" of %d", p.RowsTotal)
+	}
+	if p.ShardsTotal > 0 {
+		details += fmt.Sprintf("\n\nshards done: %d of %d", p.ShardsDone, p.ShardsTotal)
+	}
+	if p.ETA != "" {
+		details += "\n\nETA: " + p.ETA
+	}
+	workflow.SetCurrentDetails(r.ctx, details)
+	if r.publishSA {
+		_ = workflow.UpsertTypedSearchAttributes(r.ctx, saStage.ValueSet(p.Stage), saRows.ValueSet(p.Rows))
+	}
+}
+
+// shardDone accounts one predicted shard and re-estimates the ETA.
+func (r *run) shardDone(rows int64) {
+	r.progress.ShardsDone++
+	r.progress.Rows += rows
+	now := workflow.Now(r.ctx)
+	elapsed := now.Sub(r.started)
+	if r.progress.ShardsTotal > 0 && r.progress.ShardsDone > 0 && elapsed > 0 {
+		frac := float64(r.progress.ShardsDone) / float64(r.progress.ShardsTotal)
+		if r.progress.RowsTotal > 0 {
+			frac = float64(r.progress.Rows) / float64(r.progress.RowsTotal)
+		}
+		if frac > 0 && frac <= 1 {
+			remaining := time.Duration(float64(elapsed) * (1 - frac) / frac)
+			r.progress.ETA = now.Add(remaining).UTC().Format(time.RFC3339)
+		}
+	}
+	r.publish()
+}
+
 // BatchPredict scores a dataset with a model, computes the result set's
 // statistics and compares them with the model's reference statistics.
-// Artifacts go under {ArtifactPath}/{run_id}/ with run.json written last.
+//
+// LoadDataset validates the job and plans shards; Predict runs per shard
+// with at most MaxParallel in flight (child workflows past ChildShardLimit
+// shards), writing result-set chunks and partial statistics under
+// deterministic keys; ComputeStatistics merges the partials; DriftAnalysis
+// compares with the reference; run.json is written last. Artifacts go
+// under {ArtifactPath}/{run_id}/, or {ArtifactPath}/{Job}/{slot}/ for a
+// scheduled run so that re-running a slot reproduces it.
 func BatchPredict(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResult, error) {
 	if err := in.normalize(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrTypeBadParameter, nil)
@@ -164,55 +278,79 @@ func BatchPredict(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResu
 	if in.BatchID == "" {
 		in.BatchID = info.WorkflowExecution.ID
 	}
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	slot, scheduled := sa.GetTime(scheduledStartKey)
+	if !scheduled {
+		slot = info.WorkflowStartTime
+	}
+	slot = slot.UTC()
+	datasets, err := expandTemplates(in.Dataset, templateData{ScheduledTime: slot, Job: in.Job})
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrTypeBadParameter, nil)
+	}
 	runDir := joinURI(in.ArtifactPath, runID)
-	started := workflow.Now(ctx)
-
-	progress := Progress{Stage: "loading dataset"}
-	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return progress, nil }); err != nil {
+	if scheduled && in.Job != "" {
+		runDir = joinURI(joinURI(in.ArtifactPath, in.Job), slot.Format(SlotLayout))
+	}
+	_, publishSA := sa.GetKeyword(saJob)
+	r := &run{ctx: ctx, in: in, publishSA: publishSA, started: workflow.Now(ctx)}
+	r.progress = Progress{Stage: StageLoading, RowsTotal: -1, StartedAt: r.started.UTC().Format(time.RFC3339)}
+	if err := workflow.SetQueryHandler(ctx, QueryProgress, func() (Progress, error) { return r.progress, nil }); err != nil {
 		return nil, err
 	}
+	if publishSA {
+		_ = workflow.UpsertTypedSearchAttributes(ctx, saModel.ValueSet(in.Model))
+	}
+	r.publish()
 	var a *activities.Activities
 
 	var loaded activities.LoadDatasetResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions(10*time.Minute, 0)),
+	opts := activityOptions(10*time.Minute, time.Minute)
+	opts.Summary = "Load and plan the dataset"
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts),
 		a.LoadDataset, activities.LoadDatasetInput{
-			Datasets:            in.Dataset,
+			Datasets:            datasets,
 			Model:               in.Model,
 			LabelColumns:        in.LabelColumns,
 			DropColumns:         in.DropColumns,
 			SampleSetStatistics: in.SampleSetStatistics,
 			PerformDrift:        in.PerformDriftAnalysis,
 			RunDir:              runDir,
+			ShardRows:           in.ShardRows,
+			ShardBytes:          in.ShardBytes,
 		}).Get(ctx, &loaded)
 	if err != nil {
 		return nil, err
 	}
 
-	progress.Stage = "predicting"
-	var predicted activities.PredictResult
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions(6*time.Hour, 2*time.Minute)),
-		a.Predict, activities.PredictInput{
-			Files:        loaded.Files,
-			Model:        in.Model,
-			LabelColumns: loaded.LabelColumns,
-			DropColumns:  in.DropColumns,
-			PredictProba: in.PredictProba,
-			ResultSet:    joinURI(runDir, in.ResultSet),
-			ResultFormat: in.ResultFormat,
-		}).Get(ctx, &predicted)
+	r.progress.ShardsTotal = loaded.Shards
+	r.progress.RowsTotal = loaded.RowsTotal
+	r.stage(StagePredicting)
+	tmpl := activities.PredictInput{
+		Manifest:            loaded.Manifest,
+		Model:               in.Model,
+		LabelColumns:        loaded.LabelColumns,
+		DropColumns:         in.DropColumns,
+		PredictProba:        in.PredictProba,
+		ResultSet:           joinURI(runDir, in.ResultSet),
+		ResultFormat:        in.ResultFormat,
+		ReferenceStatistics: loaded.ReferenceStatistics,
+		Partials:            joinURI(runDir, "_partials"),
+	}
+	chunks, err := r.predictAll(tmpl, loaded.Shards)
 	if err != nil {
 		return nil, err
 	}
-	progress.Rows = predicted.Rows
 
-	progress.Stage = "computing statistics"
+	r.stage(StageStatistics)
 	var statsRes activities.ComputeStatisticsResult
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions(2*time.Hour, 2*time.Minute)),
+	opts = activityOptions(2*time.Hour, 2*time.Minute)
+	opts.Summary = fmt.Sprintf("Merge the statistics of %d shards", loaded.Shards)
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts),
 		a.ComputeStatistics, activities.ComputeStatisticsInput{
-			Parts:               predicted.Parts,
-			ResultFormat:        in.ResultFormat,
-			ReferenceStatistics: loaded.ReferenceStatistics,
-			Output:              joinURI(runDir, activities.ArtifactDatasetStatistics),
+			Partials: tmpl.Partials,
+			Chunks:   chunks,
+			Output:   joinURI(runDir, activities.ArtifactDatasetStatistics),
 		}).Get(ctx, &statsRes)
 	if err != nil {
 		return nil, err
@@ -221,16 +359,18 @@ func BatchPredict(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResu
 	res := &BatchPredictResult{
 		RunID:         runID,
 		BatchID:       in.BatchID,
-		Rows:          predicted.Rows,
-		ResultSet:     predicted.ResultSet,
+		Rows:          r.progress.Rows,
+		ResultSet:     tmpl.ResultSet,
 		Artifacts:     map[string]string{"dataset_statistics": statsRes.DatasetStatistics},
 		DriftNote:     loaded.DriftNote,
 		FeatureStatus: map[string]string{},
 	}
 	if loaded.ReferenceStatistics != "" {
-		progress.Stage = "analysing drift"
+		r.stage(StageDrift)
 		var drift activities.DriftAnalysisResult
-		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions(30*time.Minute, 0)),
+		opts = activityOptions(30*time.Minute, 0)
+		opts.Summary = "Compare with the reference statistics"
+		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts),
 			a.DriftAnalysis, activities.DriftAnalysisInput{
 				DatasetStatistics:      statsRes.DatasetStatistics,
 				ReferenceStatistics:    loaded.ReferenceStatistics,
@@ -238,6 +378,7 @@ func BatchPredict(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResu
 				PossibleDriftThreshold: in.PossibleDriftThreshold,
 				BatchID:                in.BatchID,
 				RunDir:                 runDir,
+				Job:                    in.Job,
 			}).Get(ctx, &drift)
 		if err != nil {
 			return nil, err
@@ -257,34 +398,165 @@ func BatchPredict(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResu
 				res.FeatureStatus[f.Name] = f.Status
 			}
 		}
+		if publishSA {
+			_ = workflow.UpsertTypedSearchAttributes(ctx, saDriftDetected.ValueSet(drift.DriftStatus), saDriftMetric.ValueSet(drift.DriftMetric))
+		}
 	}
 
-	progress.Stage = "writing run manifest"
+	r.stage(StageManifest)
 	manifest := activities.RunManifest{
 		RunID:          runID,
 		WorkflowID:     info.WorkflowExecution.ID,
 		BatchID:        in.BatchID,
 		Rows:           res.Rows,
 		ResultSet:      res.ResultSet,
-		ResultParts:    predicted.Parts,
+		Shards:         loaded.Shards,
 		Artifacts:      res.Artifacts,
 		DriftPerformed: res.DriftPerformed,
 		DriftNote:      res.DriftNote,
 		DriftStatus:    res.DriftStatus,
 		DriftMetric:    res.DriftMetric,
 		FeatureStatus:  res.FeatureStatus,
-		Dataset:        in.Dataset,
+		Dataset:        datasets,
 		Model:          in.Model,
-		StartedAt:      started.UTC().Format(time.RFC3339Nano),
+		Job:            in.Job,
+		StartedAt:      r.started.UTC().Format(time.RFC3339Nano),
 		FinishedAt:     workflow.Now(ctx).UTC().Format(time.RFC3339Nano),
 	}
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions(5*time.Minute, 0)),
-		a.WriteRunManifest, activities.WriteRunManifestInput{RunDir: runDir, Manifest: manifest}).Get(ctx, &res.RunManifest)
+	if scheduled {
+		manifest.ScheduledTime = slot.Format(time.RFC3339)
+	}
+	opts = activityOptions(5*time.Minute, 0)
+	opts.Summary = "Write run.json"
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts),
+		a.WriteRunManifest, activities.WriteRunManifestInput{
+			RunDir: runDir, Manifest: manifest, ResultFormat: in.ResultFormat, Chunks: chunks,
+		}).Get(ctx, &res.RunManifest)
 	if err != nil {
 		return nil, err
 	}
-	progress.Stage = "done"
+	artifacts := map[string]string{"result_set": res.ResultSet, "run_manifest": res.RunManifest}
+	for k, v := range res.Artifacts {
+		artifacts[k] = v
+	}
+	summary := *res
+	summary.Features = nil
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoArtifacts: artifacts, MemoSummary: summary}); err != nil {
+		return nil, err
+	}
+	r.stage(StageDone)
 	return res, nil
+}
+
+// predictAll predicts every shard, itself or through child workflows, and
+// returns the chunk count of each shard.
+func (r *run) predictAll(tmpl activities.PredictInput, shards int) ([]int, error) {
+	if shards <= ChildShardLimit {
+		return predictRange(r.ctx, tmpl, 0, shards, r.in.MaxParallel, shards, r.shardDone)
+	}
+	chunks := make([]int, 0, shards)
+	info := workflow.GetInfo(r.ctx)
+	for lo := 0; lo < shards; lo += ChildShardLimit {
+		hi := min(lo+ChildShardLimit, shards)
+		var out PredictShardsResult
+		cctx := workflow.WithChildOptions(r.ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:    fmt.Sprintf("%s/shards-%05d-%05d", info.WorkflowExecution.ID, lo, hi-1),
+			StaticSummary: fmt.Sprintf("Predict shards %d-%d of %d", lo+1, hi, shards),
+		})
+		err := workflow.ExecuteChildWorkflow(cctx, PredictShards, PredictShardsInput{
+			Predict: tmpl, Lo: lo, Hi: hi, Total: shards, MaxParallel: r.in.MaxParallel,
+		}).Get(r.ctx, &out)
+		if err != nil {
+			return nil, err
+		}
+		chunks = append(chunks, out.Chunks...)
+		r.progress.ShardsDone += hi - lo - 1
+		r.shardDone(out.Rows)
+	}
+	return chunks, nil
+}
+
+// PredictShardsInput is a range of shards for a child workflow. Fields may
+// be added but never renamed or removed.
+type PredictShardsInput struct {
+	Predict     activities.PredictInput // template; Shard is set per shard
+	Lo, Hi      int                     // shard range [Lo, Hi)
+	Total       int                     // shards in the whole plan (for summaries)
+	MaxParallel int
+}
+
+// PredictShardsResult is a child's output. Fields may be added but never
+// renamed or removed.
+type PredictShardsResult struct {
+	Rows   int64
+	Chunks []int // chunks per shard, Lo..Hi-1
+}
+
+// PredictShards predicts the shards [Lo, Hi) of a plan with at most
+// MaxParallel in flight: the child workflow BatchPredict uses past
+// ChildShardLimit shards.
+func PredictShards(ctx workflow.Context, in PredictShardsInput) (*PredictShardsResult, error) {
+	res := &PredictShardsResult{}
+	chunks, err := predictRange(ctx, in.Predict, in.Lo, in.Hi, in.MaxParallel, in.Total, func(rows int64) { res.Rows += rows })
+	if err != nil {
+		return nil, err
+	}
+	res.Chunks = chunks
+	return res, nil
+}
+
+// predictRange runs Predict on shards [lo, hi) keeping at most maxParallel
+// in flight, starting the next as each finishes; done is called per shard
+// with its rows. It returns the chunk counts in shard order; the first
+// failure (after the activity's own retries) fails the range.
+func predictRange(ctx workflow.Context, tmpl activities.PredictInput, lo, hi, maxParallel, total int, done func(rows int64)) ([]int, error) {
+	if maxParallel <= 0 {
+		maxParallel = DefaultMaxParallel
+	}
+	var a *activities.Activities
+	chunks := make([]int, hi-lo)
+	sel := workflow.NewSelector(ctx)
+	var firstErr error
+	inFlight := 0
+	next := lo
+	start := func(i int) {
+		in := tmpl
+		in.Shard = i
+		opts := activityOptions(6*time.Hour, 2*time.Minute)
+		opts.Summary = fmt.Sprintf("Predict shard %d/%d", i+1, total)
+		f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.Predict, in)
+		inFlight++
+		sel.AddFuture(f, func(f workflow.Future) {
+			inFlight--
+			var out activities.PredictResult
+			if err := f.Get(ctx, &out); err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			chunks[i-lo] = out.Chunks
+			done(out.Rows)
+		})
+	}
+	for next < hi && inFlight < maxParallel {
+		start(next)
+		next++
+	}
+	for inFlight > 0 {
+		sel.Select(ctx)
+		if firstErr != nil {
+			break
+		}
+		if next < hi {
+			start(next)
+			next++
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return chunks, nil
 }
 
 // joinURI appends a path element to a local path or URI with "/".

@@ -1,13 +1,19 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/batchinfer/batchinfer/activities"
 )
@@ -16,9 +22,13 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *activities.Activ
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	// The default 1 s deadlock detector trips on a loaded 2-core machine
+	// under -race; determinism is what it guards, not speed.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	acts := &activities.Activities{}
 	env.RegisterActivity(acts)
 	env.RegisterWorkflow(BatchPredict)
+	env.RegisterWorkflow(PredictShards)
 	return env, acts
 }
 
@@ -30,18 +40,18 @@ func validInput() BatchPredictInput {
 	}
 }
 
-var loaded = &activities.LoadDatasetResult{
-	Files:               []activities.DatasetFile{{URI: "/data/batch.csv", Format: "csv", Size: 10}},
-	Columns:             []string{"a", "b"},
-	Features:            []string{"a", "b"},
-	LabelColumns:        []string{"y"},
-	Classes:             2,
-	ReferenceStatistics: "/artifacts/run/reference_statistics.json",
-}
-
-var predicted = &activities.PredictResult{
-	Rows: 10, ResultSet: "/artifacts/run/prediction",
-	Parts: []string{"/artifacts/run/prediction/part-00000.parquet"}, Columns: []string{"a", "b", "y"},
+func loadedWith(shards int) *activities.LoadDatasetResult {
+	return &activities.LoadDatasetResult{
+		Manifest:            "/artifacts/run/manifest.json",
+		Shards:              shards,
+		Files:               1,
+		RowsTotal:           int64(10 * shards),
+		Columns:             []string{"a", "b"},
+		Features:            []string{"a", "b"},
+		LabelColumns:        []string{"y"},
+		Classes:             2,
+		ReferenceStatistics: "/artifacts/run/reference_statistics.json",
+	}
 }
 
 var described = &activities.ComputeStatisticsResult{DatasetStatistics: "/artifacts/run/dataset_statistics.json", Rows: 10, Columns: 3}
@@ -56,25 +66,34 @@ var drifted = &activities.DriftAnalysisResult{
 	},
 }
 
+// mockRest mocks ComputeStatistics, DriftAnalysis and WriteRunManifest.
+func mockRest(env *testsuite.TestWorkflowEnvironment, acts *activities.Activities) {
+	env.OnActivity(acts.ComputeStatistics, mock.Anything, mock.Anything).Return(described, nil)
+	env.OnActivity(acts.DriftAnalysis, mock.Anything, mock.Anything).Return(drifted, nil)
+	env.OnActivity(acts.WriteRunManifest, mock.Anything, mock.Anything).Return("/artifacts/run/run.json", nil)
+}
+
 func TestBatchPredictHappyPath(t *testing.T) {
 	env, acts := newEnv(t)
 	var runDir string
 	env.OnActivity(acts.LoadDataset, mock.Anything, mock.MatchedBy(func(in activities.LoadDatasetInput) bool {
 		runDir = in.RunDir
 		return in.PerformDrift == "auto" && len(in.Datasets) == 1 && strings.HasPrefix(in.RunDir, "/artifacts/") && len(in.RunDir) > len("/artifacts/")
-	})).Return(loaded, nil).Once()
+	})).Return(loadedWith(1), nil).Once()
 	env.OnActivity(acts.Predict, mock.Anything, mock.MatchedBy(func(in activities.PredictInput) bool {
-		return in.ResultFormat == "parquet" && in.LabelColumns[0] == "y" &&
-			in.ResultSet == runDir+"/prediction"
-	})).Return(predicted, nil).Once()
+		return in.ResultFormat == "parquet" && in.LabelColumns[0] == "y" && in.Shard == 0 &&
+			in.ResultSet == runDir+"/prediction" && in.Partials == runDir+"/_partials" &&
+			in.Manifest == "/artifacts/run/manifest.json" && in.ReferenceStatistics != ""
+	})).Return(&activities.PredictResult{Rows: 10, Chunks: 1}, nil).Once()
 	env.OnActivity(acts.ComputeStatistics, mock.Anything, mock.MatchedBy(func(in activities.ComputeStatisticsInput) bool {
-		return in.ReferenceStatistics == loaded.ReferenceStatistics && len(in.Parts) == 1
+		return len(in.Chunks) == 1 && in.Chunks[0] == 1 && in.Output == runDir+"/dataset_statistics.json"
 	})).Return(described, nil).Once()
 	env.OnActivity(acts.DriftAnalysis, mock.Anything, mock.MatchedBy(func(in activities.DriftAnalysisInput) bool {
 		return in.DriftThreshold == 0.7 && in.PossibleDriftThreshold == 0.5
 	})).Return(drifted, nil).Once()
 	env.OnActivity(acts.WriteRunManifest, mock.Anything, mock.MatchedBy(func(in activities.WriteRunManifestInput) bool {
-		return in.Manifest.Rows == 10 && in.Manifest.DriftStatus && in.Manifest.Artifacts["drift_table_plot"] != ""
+		return in.Manifest.Rows == 10 && in.Manifest.DriftStatus && in.Manifest.Artifacts["drift_table_plot"] != "" &&
+			len(in.Chunks) == 1 && in.Manifest.Shards == 1
 	})).Return("/artifacts/run/run.json", nil).Once()
 
 	env.ExecuteWorkflow(BatchPredict, validInput())
@@ -103,14 +122,94 @@ func TestBatchPredictHappyPath(t *testing.T) {
 	env.AssertExpectations(t)
 }
 
-func TestBatchPredictRetriesTransientFailure(t *testing.T) {
+func TestBatchPredictFansOutWithinBound(t *testing.T) {
 	env, acts := newEnv(t)
-	env.OnActivity(acts.LoadDataset, mock.Anything, mock.Anything).Return(loaded, nil)
-	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(nil, errors.New("connection reset by peer")).Once()
-	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(predicted, nil).Once()
-	env.OnActivity(acts.ComputeStatistics, mock.Anything, mock.Anything).Return(described, nil)
+	const shards, maxParallel = 40, 3
+	env.OnActivity(acts.LoadDataset, mock.Anything, mock.Anything).Return(loadedWith(shards), nil)
+	var mu sync.Mutex
+	inFlight, peak := 0, 0
+	seen := map[int]bool{}
+	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PredictInput) (*activities.PredictResult, error) {
+			mu.Lock()
+			inFlight++
+			peak = max(peak, inFlight)
+			seen[in.Shard] = true
+			mu.Unlock()
+			defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+			return &activities.PredictResult{Rows: 10, Chunks: 1 + in.Shard%3}, nil
+		})
+	var gotChunks []int
+	env.OnActivity(acts.ComputeStatistics, mock.Anything, mock.MatchedBy(func(in activities.ComputeStatisticsInput) bool {
+		gotChunks = in.Chunks
+		return true
+	})).Return(described, nil)
 	env.OnActivity(acts.DriftAnalysis, mock.Anything, mock.Anything).Return(drifted, nil)
 	env.OnActivity(acts.WriteRunManifest, mock.Anything, mock.Anything).Return("/artifacts/run/run.json", nil)
+
+	in := validInput()
+	in.MaxParallel = maxParallel
+	env.ExecuteWorkflow(BatchPredict, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != shards || peak > maxParallel {
+		t.Errorf("predicted %d shards with %d in flight at most (bound %d)", len(seen), peak, maxParallel)
+	}
+	if len(gotChunks) != shards || gotChunks[4] != 2 {
+		t.Errorf("chunks %v: want per-shard counts in shard order", gotChunks)
+	}
+	var res BatchPredictResult
+	_ = env.GetWorkflowResult(&res)
+	if res.Rows != 10*shards {
+		t.Errorf("rows %d", res.Rows)
+	}
+}
+
+func TestBatchPredictUsesChildWorkflowsPastLimit(t *testing.T) {
+	env, acts := newEnv(t)
+	shards := 2*ChildShardLimit + 7
+	env.OnActivity(acts.LoadDataset, mock.Anything, mock.Anything).Return(loadedWith(shards), nil)
+	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PredictInput) (*activities.PredictResult, error) {
+			return &activities.PredictResult{Rows: 1, Chunks: 1}, nil
+		})
+	var chunks []int
+	env.OnActivity(acts.ComputeStatistics, mock.Anything, mock.MatchedBy(func(in activities.ComputeStatisticsInput) bool {
+		chunks = in.Chunks
+		return true
+	})).Return(described, nil)
+	env.OnActivity(acts.DriftAnalysis, mock.Anything, mock.Anything).Return(drifted, nil)
+	env.OnActivity(acts.WriteRunManifest, mock.Anything, mock.Anything).Return("/artifacts/run/run.json", nil)
+	var children []string
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+		children = append(children, info.WorkflowExecution.ID)
+	})
+	in := validInput()
+	in.MaxParallel = 50
+	env.ExecuteWorkflow(BatchPredict, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(children) != 3 {
+		t.Errorf("child workflows %v, want 3 of at most %d shards", children, ChildShardLimit)
+	}
+	if len(chunks) != shards {
+		t.Errorf("chunk counts for %d shards, want %d", len(chunks), shards)
+	}
+	var res BatchPredictResult
+	_ = env.GetWorkflowResult(&res)
+	if res.Rows != int64(shards) {
+		t.Errorf("rows %d, want %d", res.Rows, shards)
+	}
+}
+
+func TestBatchPredictRetriesTransientFailure(t *testing.T) {
+	env, acts := newEnv(t)
+	env.OnActivity(acts.LoadDataset, mock.Anything, mock.Anything).Return(loadedWith(1), nil)
+	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(nil, errors.New("connection reset by peer")).Once()
+	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(&activities.PredictResult{Rows: 10, Chunks: 1}, nil).Once()
+	mockRest(env, acts)
 
 	env.ExecuteWorkflow(BatchPredict, validInput())
 	if err := env.GetWorkflowError(); err != nil {
@@ -121,7 +220,7 @@ func TestBatchPredictRetriesTransientFailure(t *testing.T) {
 
 func TestBatchPredictRetriesAreBounded(t *testing.T) {
 	env, acts := newEnv(t)
-	env.OnActivity(acts.LoadDataset, mock.Anything, mock.Anything).Return(loaded, nil)
+	env.OnActivity(acts.LoadDataset, mock.Anything, mock.Anything).Return(loadedWith(1), nil)
 	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(nil, errors.New("disk on fire"))
 
 	env.ExecuteWorkflow(BatchPredict, validInput())
@@ -165,11 +264,11 @@ func TestBatchPredictPolicyListsNonRetryableTypes(t *testing.T) {
 
 func TestBatchPredictSkipsDriftWithoutReference(t *testing.T) {
 	env, acts := newEnv(t)
-	noRef := *loaded
+	noRef := loadedWith(1)
 	noRef.ReferenceStatistics = ""
 	noRef.DriftNote = "drift analysis skipped: no reference statistics"
-	env.OnActivity(acts.LoadDataset, mock.Anything, mock.Anything).Return(&noRef, nil)
-	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(predicted, nil)
+	env.OnActivity(acts.LoadDataset, mock.Anything, mock.Anything).Return(noRef, nil)
+	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(&activities.PredictResult{Rows: 10, Chunks: 1}, nil)
 	env.OnActivity(acts.ComputeStatistics, mock.Anything, mock.Anything).Return(described, nil)
 	env.OnActivity(acts.WriteRunManifest, mock.Anything, mock.Anything).Return("/artifacts/run/run.json", nil)
 
@@ -196,6 +295,7 @@ func TestBatchPredictRejectsBadParameters(t *testing.T) {
 		{"bad drift mode", func(in *BatchPredictInput) { in.PerformDriftAnalysis = "maybe" }},
 		{"thresholds inverted", func(in *BatchPredictInput) { in.DriftThreshold, in.PossibleDriftThreshold = 0.3, 0.6 }},
 		{"result set with slash", func(in *BatchPredictInput) { in.ResultSet = "../x" }},
+		{"bad template", func(in *BatchPredictInput) { in.Dataset = []string{"s3://b/{{ .Nope }}/"} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,13 +311,66 @@ func TestBatchPredictRejectsBadParameters(t *testing.T) {
 	}
 }
 
+// A scheduled run expands the slot into dataset templates and writes under
+// {artifact_path}/{job}/{slot}/, and publishes its search attributes.
+func TestBatchPredictScheduledSlot(t *testing.T) {
+	env, acts := newEnv(t)
+	slot := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+	// The test environment applies start search attributes to child
+	// workflows only, so a parent starts BatchPredict as a schedule would.
+	parent := func(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResult, error) {
+		ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				scheduledStartKey.ValueSet(slot),
+				saJob.ValueSet("nightly"),
+			),
+		})
+		var res BatchPredictResult
+		err := workflow.ExecuteChildWorkflow(ctx, BatchPredict, in).Get(ctx, &res)
+		return &res, err
+	}
+	env.RegisterWorkflowWithOptions(parent, workflow.RegisterOptions{Name: "scheduleParent"})
+	var load activities.LoadDatasetInput
+	env.OnActivity(acts.LoadDataset, mock.Anything, mock.MatchedBy(func(in activities.LoadDatasetInput) bool {
+		load = in
+		return true
+	})).Return(loadedWith(1), nil)
+	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(&activities.PredictResult{Rows: 10, Chunks: 1}, nil)
+	mockRest(env, acts)
+	var upserted []string
+	env.OnUpsertTypedSearchAttributes(mock.MatchedBy(func(sa temporal.SearchAttributes) bool {
+		for k := range sa.GetUntypedValues() {
+			upserted = append(upserted, k.GetName())
+		}
+		return true
+	})).Return(nil)
+
+	in := validInput()
+	in.Job = "nightly"
+	in.Dataset = []string{`s3://bucket/events/date={{ .ScheduledTime.Format "2006-01-02" }}/`}
+	env.ExecuteWorkflow("scheduleParent", in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if load.Datasets[0] != "s3://bucket/events/date=2026-11-25/" {
+		t.Errorf("template expanded to %q", load.Datasets[0])
+	}
+	if load.RunDir != "/artifacts/nightly/20261125T060000Z" {
+		t.Errorf("run dir %q, want the slot's prefix", load.RunDir)
+	}
+	joined := strings.Join(upserted, ",")
+	for _, name := range []string{SearchAttrModel, SearchAttrStage, SearchAttrRows, SearchAttrDriftDetected, SearchAttrDriftMetric} {
+		if !strings.Contains(joined, name) {
+			t.Errorf("search attribute %s not upserted (got %s)", name, joined)
+		}
+	}
+}
+
 func TestBatchPredictProgressQuery(t *testing.T) {
 	env, acts := newEnv(t)
-	env.OnActivity(acts.LoadDataset, mock.Anything, mock.Anything).Return(loaded, nil)
-	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(predicted, nil)
-	env.OnActivity(acts.ComputeStatistics, mock.Anything, mock.Anything).Return(described, nil)
-	env.OnActivity(acts.DriftAnalysis, mock.Anything, mock.Anything).Return(drifted, nil)
-	env.OnActivity(acts.WriteRunManifest, mock.Anything, mock.Anything).Return("/artifacts/run/run.json", nil)
+	env.OnActivity(acts.LoadDataset, mock.Anything, mock.Anything).Return(loadedWith(4), nil)
+	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(&activities.PredictResult{Rows: 10, Chunks: 1}, nil)
+	mockRest(env, acts)
 	env.ExecuteWorkflow(BatchPredict, validInput())
 	v, err := env.QueryWorkflow(QueryProgress)
 	if err != nil {
@@ -227,7 +380,7 @@ func TestBatchPredictProgressQuery(t *testing.T) {
 	if err := v.Get(&p); err != nil {
 		t.Fatal(err)
 	}
-	if p.Stage != "done" || p.Rows != 10 {
+	if p.Stage != StageDone || p.Rows != 40 || p.RowsTotal != 40 || p.ShardsDone != 4 || p.ShardsTotal != 4 || p.StartedAt == "" {
 		t.Errorf("progress %+v", p)
 	}
 }
