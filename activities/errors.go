@@ -40,6 +40,8 @@ func errorType(err error) string {
 		return ErrTypeBadParameter
 	case errors.Is(err, errBadModel), errors.Is(err, model.ErrUnsupported), errors.Is(err, model.ErrMalformed), errors.Is(err, bundle.ErrNotBundle):
 		return ErrTypeBadModel
+	case errors.Is(err, storage.ErrAccessDenied):
+		return ErrTypeAccessDenied
 	case errors.Is(err, errNoReference):
 		return ErrTypeNoReference
 	case errors.Is(err, stats.ErrSyntax):

@@ -15,13 +15,14 @@ const (
 	ErrTypeBadParameter    = "BadParameter" // an invalid job parameter
 	ErrTypeNoReference     = "NoReference"  // drift analysis forced but no reference statistics
 	ErrTypeBadStatistics   = "BadStatistics"
-	ErrTypePanic           = "Panic" // a bug: the activity panicked
+	ErrTypePanic           = "Panic"        // a bug: the activity panicked
+	ErrTypeAccessDenied    = "AccessDenied" // the storage refused the credentials
 )
 
 // NonRetryableErrorTypes lists every error type a retry cannot fix.
 var NonRetryableErrorTypes = []string{
 	ErrTypeBadDataset, ErrTypeEmptyDataset, ErrTypeBadModel, ErrTypeMissingFeatures,
-	ErrTypeLabelExists, ErrTypeBadParameter, ErrTypeNoReference, ErrTypeBadStatistics, ErrTypePanic,
+	ErrTypeLabelExists, ErrTypeBadParameter, ErrTypeNoReference, ErrTypeBadStatistics, ErrTypePanic, ErrTypeAccessDenied,
 }
 
 // Artifact file names under a run's folder ({artifact_path}/{run_id}/).

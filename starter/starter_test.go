@@ -309,7 +309,6 @@ func TestRunRejectsBadFlagsBeforeStarting(t *testing.T) {
 	}{
 		{"no dataset", []string{"run", "--local", "--model", "m"}, "--dataset"},
 		{"no model", []string{"run", "--local", "--dataset", "d.csv"}, "--model"},
-		{"s3 artifacts", []string{"run", "--local", "--dataset", "d.csv", "--model", "m", "--artifact-path", "s3://b/p"}, "s3://"},
 		{"bad format", []string{"run", "--local", "--dataset", "d.csv", "--model", "m", "--result-format", "xlsx", "--artifact-path", dir}, "xlsx"},
 		{"oversize inline sample", []string{"run", "--local", "--inline-sample", big, "--model", "m", "--artifact-path", dir}, "limit"},
 		{"rows without columns", []string{"run", "--local", "--inline-sample", "[[1,2]]", "--model", "m", "--artifact-path", dir}, "feature"},

@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/batchinfer/batchinfer/internal/storage"
 )
 
 // Format is a data file format.
@@ -31,7 +33,8 @@ const (
 
 // File is one resolved input file.
 type File struct {
-	// URI is a local path or an http(s) URL, as given to or found by Resolve.
+	// URI is a local path, an http(s) URL or an s3:// URI, as given to or
+	// found by Resolve.
 	URI string
 	// Format is the file's format.
 	Format Format
@@ -51,7 +54,24 @@ const sniffBytes = 4096
 //     zero-byte files, files whose extension is not a data-file extension,
 //     and symbolic links to folders;
 //   - an http:// or https:// URL: one file. Resolve probes it with a
-//     ranged GET (which, unlike HEAD, also works for presigned URLs).
+//     ranged GET (which, unlike HEAD, also works for presigned URLs);
+//   - an s3://bucket/key URI naming an object: that object;
+//   - an s3:// prefix (s3://bucket, or a key ending in "/", or a key that
+//     names no object, such as s3://bucket/events): the objects under it,
+//     as the prefix is taken as a folder, filtered and sorted as the files
+//     of a local folder are (a path segment below the prefix starting with
+//     "." or "_" hides the objects under it);
+//   - a glob, local or s3://, with *, ? or [...] in its path segments
+//     (data/*.csv, s3://bucket/events/*/part-*.parquet): the files it
+//     matches, each wildcard segment matching one path segment as
+//     path.Match does ("**" is not special). Wildcards do not match names
+//     starting with "." or "_"; matches are filtered and sorted as a
+//     folder's files are. A glob that matches no file gives ErrNotFound.
+//
+// The s3:// client is configured from the environment (see the storage
+// package: AWS_REGION, AWS_ENDPOINT_URL_S3, BATCHINFER_S3_PATH_STYLE and the
+// AWS credential chain); Resolve takes File.Size from the listing or a HEAD
+// request.
 //
 // The format comes from the extension: .csv; .parquet or .pq; .jsonl,
 // .ndjson or .json (read as JSON Lines); each text extension may be
@@ -61,10 +81,12 @@ const sniffBytes = 4096
 // looked into). Extensions of known but unsupported formats (.tsv, .xlsx,
 // .avro, .orc, .feather, ...) and binary content give ErrUnsupportedFormat.
 //
-// Errors: ErrNotFound (missing path, HTTP 404/410), ErrEmpty (folder with no
-// data files, zero-byte file named explicitly, no URIs),
-// ErrUnsupportedFormat, ErrUnsupportedScheme, *StatusError (other non-2xx
-// HTTP answers).
+// Errors: ErrNotFound (missing path, HTTP 404/410, no such object, prefix
+// or bucket), ErrEmpty (folder with no data files, zero-byte file named
+// explicitly, no URIs), ErrUnsupportedFormat, ErrUnsupportedScheme,
+// *StatusError (other non-2xx HTTP answers), storage.ErrAccessDenied (S3
+// refused the credentials); other S3 errors (network, throttling past the
+// retries) are returned as they are.
 func Resolve(ctx context.Context, uris []string) ([]File, error) {
 	return resolve(ctx, uris, http.DefaultClient)
 }
@@ -108,8 +130,14 @@ func resolveOne(ctx context.Context, uri string, client *http.Client) ([]File, e
 		}
 		return []File{f}, nil
 	}
+	if kind == s3Object {
+		return resolveS3(ctx, p)
+	}
 	fi, err := os.Stat(p)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && hasGlobMeta(p) {
+			return resolveLocalGlob(ctx, uri, p)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("resolving %s: %w", uri, ErrNotFound)
 		}
@@ -137,8 +165,9 @@ func resolveOne(ctx context.Context, uri string, client *http.Client) ([]File, e
 type uriKind int
 
 const (
-	local uriKind = iota
-	remote
+	local    uriKind = iota
+	remote           // http(s)
+	s3Object         // s3://: an object, a prefix or a glob
 )
 
 // splitURI classifies uri and, for local files, returns the path.
@@ -147,6 +176,11 @@ func splitURI(uri string) (uriKind, string, error) {
 	switch {
 	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
 		return remote, uri, nil
+	case strings.HasPrefix(lower, "s3://"):
+		if bucket, _, _ := strings.Cut(uri[len("s3://"):], "/"); bucket == "" {
+			return 0, "", fmt.Errorf("s3 URI without a bucket: %w", ErrNotFound)
+		}
+		return s3Object, "s3://" + uri[len("s3://"):], nil
 	case strings.HasPrefix(lower, "file://"):
 		u, err := url.Parse(uri)
 		if err != nil {
@@ -432,4 +466,207 @@ func (e *redactedError) Unwrap() error {
 		return ue.Err
 	}
 	return e.err
+}
+
+// hasGlobMeta reports whether p has glob wildcards.
+func hasGlobMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
+
+// hiddenName reports whether a file or folder name is one that folder
+// listings skip.
+func hiddenName(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
+}
+
+// listing collects the files of a folder, prefix or glob.
+type listing struct {
+	files   []File
+	skipped int // files with no data-file extension
+}
+
+// add keeps a non-empty file with a data-file extension.
+func (l *listing) add(uri, name string, size int64) {
+	format, known, err := formatFromName(name)
+	if err != nil || !known {
+		l.skipped++
+		return
+	}
+	if size == 0 {
+		return
+	}
+	l.files = append(l.files, File{URI: uri, Format: format, Size: size})
+}
+
+// result sorts the files, or explains why there are none.
+func (l *listing) result(what string, uri string) ([]File, error) {
+	if len(l.files) == 0 {
+		if l.skipped > 0 {
+			return nil, fmt.Errorf("listing %s %s: no .csv, .parquet, .pq, .jsonl, .ndjson or .json files (%d other files skipped): %w", what, uri, l.skipped, ErrEmpty)
+		}
+		return nil, fmt.Errorf("listing %s %s: no data files: %w", what, uri, ErrEmpty)
+	}
+	slices.SortFunc(l.files, func(a, b File) int { return strings.Compare(a.URI, b.URI) })
+	return l.files, nil
+}
+
+// resolveLocalGlob expands a local glob pattern.
+func resolveLocalGlob(ctx context.Context, uri, pattern string) ([]File, error) {
+	matches, err := filepath.Glob(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", uri, err)
+	}
+	patSegs := strings.Split(filepath.ToSlash(pattern), "/")
+	var l listing
+	found := 0
+	for _, m := range matches {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("resolving %s: %w", uri, err)
+		}
+		if wildcardHidden(patSegs, strings.Split(filepath.ToSlash(m), "/")) {
+			continue
+		}
+		fi, err := os.Stat(m) // follows symbolic links to files
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s: %w", uri, err)
+		}
+		if !fi.Mode().IsRegular() {
+			continue
+		}
+		found++
+		l.add(m, filepath.Base(m), fi.Size())
+	}
+	if found == 0 {
+		return nil, fmt.Errorf("resolving %s: no files match: %w", uri, ErrNotFound)
+	}
+	return l.result("glob", uri)
+}
+
+// wildcardHidden reports whether a wildcard segment of the pattern matched
+// a hidden name ("." or "_" first) that the segment does not spell out.
+func wildcardHidden(pattern, name []string) bool {
+	for i, seg := range pattern {
+		if i >= len(name) {
+			break
+		}
+		if hasGlobMeta(seg) && hiddenName(name[i]) && !strings.HasPrefix(seg, name[i][:1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveS3 resolves an s3:// object, prefix or glob.
+func resolveS3(ctx context.Context, uri string) ([]File, error) {
+	bucket, key, _ := strings.Cut(uri[len("s3://"):], "/")
+	if hasGlobMeta(key) {
+		return resolveS3Glob(ctx, uri, bucket, key)
+	}
+	if key == "" || strings.HasSuffix(key, "/") {
+		return resolveS3Prefix(ctx, uri)
+	}
+	info, err := storage.Stat(ctx, uri)
+	if errors.Is(err, storage.ErrNotFound) {
+		// No such object: perhaps a prefix ("folder").
+		files, lerr := resolveS3Prefix(ctx, uri+"/")
+		if errors.Is(lerr, ErrNotFound) {
+			return nil, fmt.Errorf("resolving %s: %w", uri, fromStorage(err))
+		}
+		return files, lerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", uri, fromStorage(err))
+	}
+	if info.Size == 0 {
+		return nil, fmt.Errorf("resolving %s: file is empty (0 bytes): %w", uri, ErrEmpty)
+	}
+	format, known, err := formatFromName(key)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", uri, err)
+	}
+	if !known {
+		if format, err = sniffStorage(ctx, uri); err != nil {
+			return nil, fmt.Errorf("resolving %s: %w", uri, err)
+		}
+	}
+	return []File{{URI: uri, Format: format, Size: info.Size}}, nil
+}
+
+// sniffStorage guesses the format from a ranged read of the first bytes.
+func sniffStorage(ctx context.Context, uri string) (Format, error) {
+	r, err := storage.OpenRange(ctx, uri, 0, sniffBytes)
+	if err != nil {
+		return "", fromStorage(err)
+	}
+	defer r.Close()
+	head, err := io.ReadAll(r)
+	if err != nil {
+		return "", fromStorage(err)
+	}
+	return sniff(head)
+}
+
+// resolveS3Prefix lists the data files under an s3:// prefix ending in "/"
+// (or a bare bucket).
+func resolveS3Prefix(ctx context.Context, prefix string) ([]File, error) {
+	infos, err := storage.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", prefix, fromStorage(err))
+	}
+	base := prefix
+	if !strings.HasSuffix(base, "/") {
+		base += "/" // a bare bucket
+	}
+	var l listing
+	for _, in := range infos {
+		rel := strings.TrimPrefix(in.URI, base)
+		if strings.HasSuffix(rel, "/") || slices.ContainsFunc(strings.Split(rel, "/"), hiddenName) {
+			continue // folder markers, hidden or underscore paths
+		}
+		l.add(in.URI, path.Base(rel), in.Size)
+	}
+	return l.result("prefix", prefix)
+}
+
+// resolveS3Glob lists the objects under the pattern's literal leading
+// segments and keeps those whose key matches it segment by segment.
+func resolveS3Glob(ctx context.Context, uri, bucket, key string) ([]File, error) {
+	segs := strings.Split(key, "/")
+	lit := 0
+	for lit < len(segs) && !hasGlobMeta(segs[lit]) {
+		lit++
+	}
+	for _, seg := range segs {
+		if _, err := path.Match(seg, ""); err != nil {
+			return nil, fmt.Errorf("resolving %s: %w", uri, err)
+		}
+	}
+	prefix := "s3://" + bucket + "/"
+	if lit > 0 {
+		prefix += strings.Join(segs[:lit], "/") + "/"
+	}
+	infos, err := storage.List(ctx, prefix)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("resolving %s: %w", uri, fromStorage(err))
+	}
+	var l listing
+	found := 0
+	for _, in := range infos {
+		k := strings.TrimPrefix(in.URI, "s3://"+bucket+"/")
+		ks := strings.Split(k, "/")
+		if len(ks) != len(segs) || wildcardHidden(segs, ks) {
+			continue
+		}
+		ok := true
+		for i := lit; i < len(segs) && ok; i++ {
+			ok, _ = path.Match(segs[i], ks[i])
+		}
+		if !ok {
+			continue
+		}
+		found++
+		l.add(in.URI, ks[len(ks)-1], in.Size)
+	}
+	if found == 0 {
+		return nil, fmt.Errorf("resolving %s: no objects match: %w", uri, ErrNotFound)
+	}
+	return l.result("glob", uri)
 }

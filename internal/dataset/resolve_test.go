@@ -106,7 +106,7 @@ func TestResolve(t *testing.T) {
 		{uri: emptyDir, err: ErrEmpty},
 		{uri: zeroOnly, err: ErrEmpty},
 		{uri: "testdata/nodata", err: ErrEmpty},
-		{uri: "s3://bucket/key.csv", err: ErrUnsupportedScheme},
+		{uri: "gs://bucket/key.csv", err: ErrUnsupportedScheme},
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.uri), func(t *testing.T) {

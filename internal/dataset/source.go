@@ -10,13 +10,23 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+
+	"github.com/batchinfer/batchinfer/internal/storage"
 )
 
-// openRaw opens the bytes of a local file or http(s) URL.
+// openRaw opens the bytes of a local file, http(s) URL or s3:// object
+// (streamed; a read broken mid-way resumes where it stopped).
 func openRaw(ctx context.Context, uri string, client *http.Client) (io.ReadCloser, error) {
 	kind, p, err := splitURI(uri)
 	if err != nil {
 		return nil, err
+	}
+	if kind == s3Object {
+		rc, err := storage.Open(ctx, p)
+		if err != nil {
+			return nil, fromStorage(err)
+		}
+		return &storageBody{rc}, nil
 	}
 	if kind == local {
 		f, err := os.Open(p)
@@ -123,4 +133,65 @@ func (ts *textStream) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// openReaderAt opens a local file or an s3:// object for random access (an
+// s3:// object through ranged GETs, never downloaded whole); the reader
+// satisfies parquet.ReaderAtSeeker through io.NewSectionReader(r, 0,
+// r.Size()). http(s) URLs give ErrUnsupportedScheme (download them).
+func openReaderAt(ctx context.Context, uri string) (storage.ReaderAt, error) {
+	kind, p, err := splitURI(uri)
+	if err != nil {
+		return nil, err
+	}
+	if kind == remote {
+		return nil, fmt.Errorf("random access to http(s) URLs: %w", ErrUnsupportedScheme)
+	}
+	ra, err := storage.OpenReaderAt(ctx, p)
+	if err != nil {
+		return nil, fromStorage(err)
+	}
+	return &storageReaderAt{ra}, nil
+}
+
+// fromStorage makes storage's sentinels match this package's (the message
+// is unchanged and storage's sentinels still match).
+func fromStorage(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrUnsupportedScheme):
+		return err
+	case errors.Is(err, storage.ErrNotFound):
+		return &storageError{sentinel: ErrNotFound, err: err}
+	case errors.Is(err, storage.ErrUnsupportedScheme):
+		return &storageError{sentinel: ErrUnsupportedScheme, err: err}
+	}
+	return err
+}
+
+type storageError struct{ sentinel, err error }
+
+func (e *storageError) Error() string   { return e.err.Error() }
+func (e *storageError) Unwrap() []error { return []error{e.sentinel, e.err} }
+
+// storageBody and storageReaderAt map the errors of storage readers.
+type storageBody struct{ io.ReadCloser }
+
+func (b *storageBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = fromStorage(err)
+	}
+	return n, err
+}
+
+type storageReaderAt struct{ storage.ReaderAt }
+
+func (r *storageReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.ReaderAt.ReadAt(p, off)
+	if err != nil && err != io.EOF {
+		err = fromStorage(err)
+	}
+	return n, err
 }

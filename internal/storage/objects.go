@@ -25,6 +25,9 @@ type Info struct {
 // Stat describes the object at uri.
 func Stat(ctx context.Context, uri string) (Info, error) {
 	switch Scheme(uri) {
+	case "s3":
+		info, _, err := s3Stat(ctx, uri)
+		return info, err
 	case "http", "https":
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 		if err != nil {
@@ -72,6 +75,8 @@ func Stat(ctx context.Context, uri string) (Info, error) {
 // end). The caller closes the reader.
 func OpenRange(ctx context.Context, uri string, off, n int64) (io.ReadCloser, error) {
 	switch Scheme(uri) {
+	case "s3":
+		return s3OpenRange(ctx, uri, off, n)
 	case "http", "https":
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 		if err != nil {
@@ -142,9 +147,13 @@ type ReaderAt interface {
 }
 
 // OpenReaderAt opens an object for random access: a local file directly;
-// an http(s) object through ranged GETs.
+// an http(s) or s3:// object through ranged GETs (the size is read once, at
+// open; for s3:// every read is pinned to the object version seen then).
+// ctx governs the reads.
 func OpenReaderAt(ctx context.Context, uri string) (ReaderAt, error) {
 	switch Scheme(uri) {
+	case "s3":
+		return s3OpenReaderAt(ctx, uri)
 	case "http", "https":
 		info, err := Stat(ctx, uri)
 		if err != nil {
@@ -211,9 +220,14 @@ func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return got, err
 }
 
-// List returns the objects under a local folder (recursively), sorted by
-// URI. A prefix that names no folder gives ErrNotFound.
+// List returns the objects under a local folder (recursively) or an s3://
+// prefix, sorted by URI. An s3:// prefix is taken as a folder: s3://b/x and
+// s3://b/x/ both list the keys under "x/". A prefix that names no folder
+// (for s3://, no objects, or no bucket) gives ErrNotFound.
 func List(ctx context.Context, prefix string) ([]Info, error) {
+	if Scheme(prefix) == "s3" {
+		return s3List(ctx, prefix)
+	}
 	if s := Scheme(prefix); s == "http" || s == "https" {
 		return nil, fmt.Errorf("%w: cannot list %s (give file URLs one by one)", ErrUnsupportedScheme, prefix)
 	}

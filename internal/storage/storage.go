@@ -53,9 +53,13 @@ func Join(base string, elem ...string) string {
 	return strings.TrimRight(base, "/") + "/" + strings.Join(elem, "/")
 }
 
-// Open reads an object: a local file or an http(s) URL. The caller closes it.
+// Open reads an object: a local file, an http(s) URL or an s3:// object
+// (a streaming GET that resumes from where it broke when the connection
+// fails mid-body). The caller closes it.
 func Open(ctx context.Context, uri string) (io.ReadCloser, error) {
 	switch Scheme(uri) {
+	case "s3":
+		return s3OpenRange(ctx, uri, 0, -1)
 	case "http", "https":
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 		if err != nil {
@@ -110,17 +114,27 @@ func ReadAll(ctx context.Context, uri string, max int64) ([]byte, error) {
 }
 
 // Writer writes one object atomically: data goes to a temporary file beside
-// the target and is renamed into place by Commit. Close without Commit
-// discards it. Writing the same URI again replaces the object whole.
+// the target and is renamed into place by Commit (for s3://, to a multipart
+// upload that Commit completes). Close without Commit discards it. Writing
+// the same URI again replaces the object whole.
 type Writer struct {
 	f      *os.File
 	target string
 	done   bool
+	s3     *s3Writer
 }
 
-// Create starts writing the object at uri (a local path or file:// URI),
-// creating parent folders.
+// Create starts writing the object at uri (a local path or file:// URI,
+// creating parent folders; or an s3:// URI, where ctx governs the uploads
+// until Commit or Close).
 func Create(ctx context.Context, uri string) (*Writer, error) {
+	if Scheme(uri) == "s3" {
+		sw, err := s3Create(ctx, uri)
+		if err != nil {
+			return nil, err
+		}
+		return &Writer{target: uri, s3: sw}, nil
+	}
 	p, err := LocalPath(uri)
 	if err != nil {
 		return nil, err
@@ -136,7 +150,12 @@ func Create(ctx context.Context, uri string) (*Writer, error) {
 }
 
 // Write implements io.Writer.
-func (w *Writer) Write(p []byte) (int, error) { return w.f.Write(p) }
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.s3 != nil {
+		return w.s3.Write(p)
+	}
+	return w.f.Write(p)
+}
 
 // Commit syncs the data and renames it into place.
 func (w *Writer) Commit() error {
@@ -144,6 +163,9 @@ func (w *Writer) Commit() error {
 		return fmt.Errorf("committing %s: already closed", w.target)
 	}
 	w.done = true
+	if w.s3 != nil {
+		return w.s3.Commit()
+	}
 	if err := w.f.Sync(); err != nil {
 		w.abort()
 		return fmt.Errorf("writing %s: %w", w.target, err)
@@ -169,6 +191,10 @@ func (w *Writer) Close() error {
 }
 
 func (w *Writer) abort() {
+	if w.s3 != nil {
+		w.s3.abort()
+		return
+	}
 	_ = w.f.Close()
 	_ = os.Remove(w.f.Name())
 }
@@ -186,8 +212,11 @@ func WriteFile(ctx context.Context, uri string, data []byte) error {
 	return w.Commit()
 }
 
-// Exists reports whether a local object exists.
+// Exists reports whether a local or s3:// object exists.
 func Exists(uri string) (bool, error) {
+	if Scheme(uri) == "s3" {
+		return s3Exists(context.Background(), uri)
+	}
 	p, err := LocalPath(uri)
 	if err != nil {
 		return false, err
@@ -206,8 +235,8 @@ func CheckWritable(uri string) error {
 	case "file":
 		return nil
 	case "s3":
-		return fmt.Errorf("%w: %s (s3:// artifact paths are not supported yet; use a local folder)", ErrUnsupportedScheme, uri)
+		return s3CheckWritable(uri)
 	default:
-		return fmt.Errorf("%w: %s (artifact paths must be local folders)", ErrUnsupportedScheme, uri)
+		return fmt.Errorf("%w: %s (artifact paths must be local folders or s3:// prefixes)", ErrUnsupportedScheme, uri)
 	}
 }

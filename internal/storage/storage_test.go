@@ -91,8 +91,8 @@ func TestOpen(t *testing.T) {
 	if _, err := ReadAll(t.Context(), local, 2); err == nil {
 		t.Error("want size-limit error")
 	}
-	if err := CheckWritable("s3://bucket/x"); !errors.Is(err, ErrUnsupportedScheme) {
-		t.Errorf("s3: %v", err)
+	if err := CheckWritable("gs://bucket/x"); !errors.Is(err, ErrUnsupportedScheme) {
+		t.Errorf("gs: %v", err)
 	}
 }
 
