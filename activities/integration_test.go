@@ -183,3 +183,25 @@ func TestBatchPredictOnRealServer(t *testing.T) {
 		t.Errorf("progress %+v, %v", p, err)
 	}
 }
+
+// A model in MLRun's own format (a folder with model_spec.yaml) is scored
+// and its spec.feature_stats serve as the drift reference.
+func TestMLRunModelFolderAsReference(t *testing.T) {
+	c := startServer(t)
+	run, err := platform.StartJob(t.Context(), c, activities.TaskQueue, workflows.BatchPredictInput{
+		Dataset:              []string{filepath.Join(demoDir, "batch.csv")},
+		Model:                "../internal/bundle/testdata/mlrun-model",
+		ArtifactPath:         t.TempDir(),
+		PerformDriftAnalysis: "true",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.BatchPredictResult
+	if err := run.Get(t.Context(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.DriftPerformed || res.FeatureStatus["feat_1"] != "DRIFT_DETECTED" || res.FeatureStatus["labels"] == "" {
+		t.Fatalf("drift against the MLRun feature_stats: %+v", res)
+	}
+}

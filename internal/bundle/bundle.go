@@ -78,8 +78,9 @@ func ParseSpec(b []byte) (*Spec, error) {
 	return &s, nil
 }
 
-// Load resolves a model URI: a bundle folder, a bundle.json, or a bare model
-// file (local path, file:// or http(s)://).
+// Load resolves a model URI: a bundle folder, a bundle.json, an MLRun
+// model folder (or its model_spec.yaml), or a bare model file (local path,
+// file://, s3:// or http(s)://).
 func Load(ctx context.Context, uri string) (*Loaded, error) {
 	if storage.Scheme(uri) == "file" {
 		p, err := storage.LocalPath(uri)
@@ -96,9 +97,15 @@ func Load(ctx context.Context, uri string) (*Loaded, error) {
 		if st.IsDir() {
 			specPath := filepath.Join(p, SpecFile)
 			if _, err := os.Stat(specPath); err != nil {
-				return nil, fmt.Errorf("model %s: a folder must be a model bundle holding %s: %w", uri, SpecFile, storage.ErrNotFound)
+				if ml := mlrunSpecIn(p); ml != "" {
+					return loadMLRun(ctx, ml)
+				}
+				return nil, fmt.Errorf("model %s: a folder must be a model bundle holding %s or an MLRun model holding %s: %w", uri, SpecFile, MLRunSpecFile, storage.ErrNotFound)
 			}
 			return loadSpec(ctx, specPath, nil)
+		}
+		if filepath.Base(p) == MLRunSpecFile {
+			return loadMLRun(ctx, p)
 		}
 	}
 	data, err := storage.ReadAll(ctx, uri, MaxModelBytes)
