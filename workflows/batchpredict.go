@@ -54,7 +54,18 @@ type BatchPredictInput struct {
 	// MaxParallel bounds the shards being predicted at once; default
 	// DefaultMaxParallel.
 	MaxParallel int
+	// ChunkRows is the number of rows per result-set chunk, the unit a
+	// retried shard resumes from; 0 means the default (262,144).
+	ChunkRows int64
+	// HeartbeatTimeout is how long a Predict may go without a heartbeat
+	// before Temporal retries it elsewhere (a worker that died); 0 means
+	// DefaultHeartbeatTimeout.
+	HeartbeatTimeout time.Duration
 }
+
+// DefaultHeartbeatTimeout bounds how long a dead worker's shard waits
+// before it is retried on another worker.
+const DefaultHeartbeatTimeout = 2 * time.Minute
 
 // Sharding defaults.
 const (
@@ -142,6 +153,9 @@ func (in *BatchPredictInput) normalize() error {
 	}
 	if in.DriftThreshold == 0 {
 		in.DriftThreshold = DefaultDriftThreshold
+	}
+	if in.ChunkRows < 0 || in.ShardRows < 0 || in.ShardBytes < 0 || in.MaxParallel < 0 || in.HeartbeatTimeout < 0 {
+		return fmt.Errorf("shard rows, shard bytes, chunk rows, max parallel and heartbeat timeout must not be negative")
 	}
 	if in.PossibleDriftThreshold == 0 {
 		in.PossibleDriftThreshold = DefaultPossibleDriftThreshold
@@ -336,6 +350,7 @@ func BatchPredict(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResu
 		ResultFormat:        in.ResultFormat,
 		ReferenceStatistics: loaded.ReferenceStatistics,
 		Partials:            joinURI(runDir, "_partials"),
+		ChunkRows:           in.ChunkRows,
 	}
 	chunks, err := r.predictAll(tmpl, loaded.Shards)
 	if err != nil {
@@ -452,7 +467,7 @@ func BatchPredict(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResu
 // returns the chunk count of each shard.
 func (r *run) predictAll(tmpl activities.PredictInput, shards int) ([]int, error) {
 	if shards <= ChildShardLimit {
-		return predictRange(r.ctx, tmpl, 0, shards, r.in.MaxParallel, shards, r.shardDone)
+		return predictRange(r.ctx, tmpl, 0, shards, r.in.MaxParallel, shards, r.in.HeartbeatTimeout, r.shardDone)
 	}
 	chunks := make([]int, 0, shards)
 	info := workflow.GetInfo(r.ctx)
@@ -465,6 +480,7 @@ func (r *run) predictAll(tmpl activities.PredictInput, shards int) ([]int, error
 		})
 		err := workflow.ExecuteChildWorkflow(cctx, PredictShards, PredictShardsInput{
 			Predict: tmpl, Lo: lo, Hi: hi, Total: shards, MaxParallel: r.in.MaxParallel,
+			HeartbeatTimeout: r.in.HeartbeatTimeout,
 		}).Get(r.ctx, &out)
 		if err != nil {
 			return nil, err
@@ -483,6 +499,8 @@ type PredictShardsInput struct {
 	Lo, Hi      int                     // shard range [Lo, Hi)
 	Total       int                     // shards in the whole plan (for summaries)
 	MaxParallel int
+	// HeartbeatTimeout of each Predict (0: DefaultHeartbeatTimeout).
+	HeartbeatTimeout time.Duration
 }
 
 // PredictShardsResult is a child's output. Fields may be added but never
@@ -497,7 +515,7 @@ type PredictShardsResult struct {
 // ChildShardLimit shards.
 func PredictShards(ctx workflow.Context, in PredictShardsInput) (*PredictShardsResult, error) {
 	res := &PredictShardsResult{}
-	chunks, err := predictRange(ctx, in.Predict, in.Lo, in.Hi, in.MaxParallel, in.Total, func(rows int64) { res.Rows += rows })
+	chunks, err := predictRange(ctx, in.Predict, in.Lo, in.Hi, in.MaxParallel, in.Total, in.HeartbeatTimeout, func(rows int64) { res.Rows += rows })
 	if err != nil {
 		return nil, err
 	}
@@ -509,7 +527,7 @@ func PredictShards(ctx workflow.Context, in PredictShardsInput) (*PredictShardsR
 // in flight, starting the next as each finishes; done is called per shard
 // with its rows. It returns the chunk counts in shard order; the first
 // failure (after the activity's own retries) fails the range.
-func predictRange(ctx workflow.Context, tmpl activities.PredictInput, lo, hi, maxParallel, total int, done func(rows int64)) ([]int, error) {
+func predictRange(ctx workflow.Context, tmpl activities.PredictInput, lo, hi, maxParallel, total int, heartbeat time.Duration, done func(rows int64)) ([]int, error) {
 	if maxParallel <= 0 {
 		maxParallel = DefaultMaxParallel
 	}
@@ -522,7 +540,10 @@ func predictRange(ctx workflow.Context, tmpl activities.PredictInput, lo, hi, ma
 	start := func(i int) {
 		in := tmpl
 		in.Shard = i
-		opts := activityOptions(6*time.Hour, 2*time.Minute)
+		if heartbeat <= 0 {
+			heartbeat = DefaultHeartbeatTimeout
+		}
+		opts := activityOptions(6*time.Hour, heartbeat)
 		opts.Summary = fmt.Sprintf("Predict shard %d/%d", i+1, total)
 		f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.Predict, in)
 		inFlight++
