@@ -16,7 +16,7 @@ import (
 )
 
 // ParquetRowGroupRows is the most rows ParquetWriter puts in one row group.
-const ParquetRowGroupRows = 1 << 20
+const ParquetRowGroupRows = 1 << 17 // 131,072: bounds the rows buffered per writer
 
 // ParquetWriter writes records to a Parquet file, Snappy-compressed, in row
 // groups of up to ParquetRowGroupRows rows (small records are gathered into
@@ -32,6 +32,10 @@ type ParquetWriter struct {
 func NewParquetWriter(w io.Writer, schema *arrow.Schema) (*ParquetWriter, error) {
 	props := parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Snappy),
+		// Dictionary encoding pays for low-cardinality columns only; on
+		// float features and predictions it hashes every value (most of
+		// the writer's CPU and memory, measured) and falls back anyway.
+		parquet.WithDictionaryDefault(false),
 		parquet.WithMaxRowGroupLength(ParquetRowGroupRows),
 	)
 	fw, err := pqarrow.NewFileWriter(schema, writerOnly{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
