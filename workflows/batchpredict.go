@@ -454,8 +454,10 @@ func BatchPredict(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResu
 	for k, v := range res.Artifacts {
 		artifacts[k] = v
 	}
-	summary := *res
-	summary.Features = nil
+	// The memo stays small (Temporal warns above 2 KB): the full result,
+	// per-feature drift included, is the workflow's result and run.json.
+	summary := MemoRunSummary{Rows: res.Rows, BatchID: res.BatchID, DriftPerformed: res.DriftPerformed,
+		DriftStatus: res.DriftStatus, DriftMetric: res.DriftMetric}
 	if err := workflow.UpsertMemo(ctx, map[string]any{MemoArtifacts: artifacts, MemoSummary: summary}); err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 // Memo keys set when a run ends: MemoArtifacts holds map[string]string of
 // artifact name -> URI (result_set, dataset_statistics, drift_results,
 // features_drift_results, drift_table_plot, drift_extended_results,
-// run_manifest); MemoSummary holds a BatchPredictResult without Features.
+// run_manifest); MemoSummary holds a MemoRunSummary.
 const (
 	MemoArtifacts = "artifacts"
 	MemoSummary   = "summary"
@@ -47,3 +47,13 @@ const (
 	StageManifest   = "writing run manifest"
 	StageDone       = "done"
 )
+
+// MemoRunSummary is the run summary kept in the memo. Fields may be added
+// but never renamed or removed.
+type MemoRunSummary struct {
+	Rows           int64   `json:"rows"`
+	BatchID        string  `json:"batch_id"`
+	DriftPerformed bool    `json:"drift_performed"`
+	DriftStatus    bool    `json:"drift_status"`
+	DriftMetric    float64 `json:"drift_metric"`
+}
