@@ -46,8 +46,10 @@ type DevServerOptions struct {
 	DBFile string
 	// Namespace registered at start. Default "default".
 	Namespace string
-	// SearchAttributes registered on the namespace at start. The SQLite
-	// visibility store allows at most 10 Keyword and 3 of each other type.
+	// SearchAttributes registered on the namespace at start (also added to
+	// an existing DBFile that lacks them). The SQLite visibility store
+	// allows at most 10 Keyword and 3 of each other type. The mains pass
+	// workflows.SearchAttributes().
 	SearchAttributes map[string]enumspb.IndexedValueType
 	// LogLevel of the server's own log on stderr ("debug", "info", "warn",
 	// "error"). Default "": no server log.
@@ -147,6 +149,18 @@ func StartDevServer(ctx context.Context, opts DevServerOptions) (*DevServer, err
 	if err := ds.waitReady(ctx); err != nil {
 		ds.Stop()
 		return nil, err
+	}
+	if len(opts.SearchAttributes) > 0 && opts.DBFile != "" {
+		// A database file made before an attribute was added lacks it.
+		c, err := ds.Dial(client.Options{Logger: quietSDKLogger()})
+		if err == nil {
+			_, err = RegisterSearchAttributes(ctx, c, opts.Namespace, opts.SearchAttributes)
+			c.Close()
+		}
+		if err != nil {
+			ds.Stop()
+			return nil, fmt.Errorf("registering search attributes: %w", err)
+		}
 	}
 	return ds, nil
 }

@@ -46,7 +46,10 @@ func startDev(ctx context.Context, d devFlags, out io.Writer) (*devEnv, error) {
 		d.dbFile = abs
 	}
 	fmt.Fprintln(out, "Starting the embedded Temporal server and Web UI...")
-	srv, err := platform.StartDevServer(ctx, platform.DevServerOptions{Port: d.port, UIPort: d.uiPort, DBFile: d.dbFile})
+	srv, err := platform.StartDevServer(ctx, platform.DevServerOptions{
+		Port: d.port, UIPort: d.uiPort, DBFile: d.dbFile,
+		SearchAttributes: workflows.SearchAttributes(),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +140,7 @@ until Ctrl-C (--exit stops after the run).`,
 				resultSet: workflows.DefaultResultSet, resultFormat: workflows.DefaultResultFormat,
 				artifactPath: artifactPath, performDrift: "true",
 				driftThreshold: workflows.DefaultDriftThreshold, possibleDrift: workflows.DefaultPossibleDriftThreshold,
+				job: "demo",
 			}
 			in, err := job.input(ctx)
 			if err != nil {
@@ -152,7 +156,12 @@ until Ctrl-C (--exit stops after the run).`,
 			if err != nil {
 				return err
 			}
-			if err := waitAndPrint(ctx, run, out, asJSON, env.srv.WorkflowURL(run.GetID(), run.GetRunID())); err != nil {
+			w := waitOpts{
+				out: out, errOut: cmd.ErrOrStderr(), asJSON: asJSON,
+				progress: showProgress(cmd, out, false, asJSON),
+				uiURL:    env.srv.WorkflowURL(run.GetID(), run.GetRunID()),
+			}
+			if err := waitAndPrint(ctx, env.c, run, w); err != nil {
 				return err
 			}
 			if exit {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // --time-zone works without the system's zoneinfo (distroless images)
 
 	"github.com/spf13/cobra"
 )
@@ -34,10 +35,19 @@ Temporal workflow.
 Quick start:
   starter demo                   bundled example on a local server with Web UI
   starter run --local --dataset data.csv --model bundle/
-  starter model register --model model.json --training-set train.csv --label-columns y --to bundle/`,
+  starter model register --model model.json --training-set train.csv --label-columns y --to bundle/
+
+On a cluster (flags --address, --namespace, TLS and --api-key, or Temporal's
+TEMPORAL_* environment variables):
+  starter setup                  register the search attributes (once per namespace)
+  starter run --spec job.yaml --wait
+  starter schedule create --id nightly --cron "0 2 * * *" --spec job.yaml
+  starter list --job nightly --drift-detected
+  starter status RUN / starter results RUN`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newDemoCmd(), newDevCmd(), newModelCmd())
+	root.AddCommand(newRunCmd(), newDemoCmd(), newDevCmd(), newModelCmd(), newScheduleCmd(),
+		newListCmd(), newStatusCmd(), newResultsCmd(), newSetupCmd())
 	return root
 }

@@ -1,14 +1,19 @@
 // Command worker runs a batchinfer worker against a Temporal cluster: it
 // polls the task queue and executes BatchPredict workflows and their
-// activities until interrupted.
+// activities until interrupted, serving Prometheus metrics on
+// --metrics-addr and logging structured lines (--log-format json|text).
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
+	"io"
 	"os"
+	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/batchinfer/batchinfer/activities"
@@ -16,35 +21,97 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stderr, worker.InterruptCh()); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// config is the worker's parsed command line.
+type config struct {
+	conn          platform.ConnectOptions
+	taskQueue     string
+	maxActivities int
+	metricsAddr   string
+	logFormat     string
+	logLevel      string
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	conn, err := platform.ConnectOptionsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	cfg := &config{conn: conn}
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: worker [flags]\n\nRun a batchinfer worker against a Temporal cluster until interrupted.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	address := fs.String("address", platform.EnvOr(platform.EnvAddress, platform.DefaultAddress), "Temporal frontend host:port (env "+platform.EnvAddress+")")
-	namespace := fs.String("namespace", platform.EnvOr(platform.EnvNamespace, platform.DefaultNamespace), "Temporal namespace (env "+platform.EnvNamespace+")")
-	taskQueue := fs.String("task-queue", platform.EnvOr(platform.EnvTaskQueue, activities.TaskQueue), "task queue to poll (env "+platform.EnvTaskQueue+")")
-	maxActivities := fs.Int("max-concurrent-activities", 2, "activities run at once by this worker")
+	cfg.conn.RegisterFlags(fs)
+	fs.StringVar(&cfg.taskQueue, "task-queue", platform.EnvOr(platform.EnvTaskQueue, activities.TaskQueue), "task queue to poll (env "+platform.EnvTaskQueue+")")
+	fs.IntVar(&cfg.maxActivities, "max-concurrent-activities", 2, "activities run at once by this worker")
+	fs.StringVar(&cfg.metricsAddr, "metrics-addr", platform.EnvOr(platform.EnvMetricsAddr, platform.DefaultMetricsAddr), "host:port serving Prometheus metrics at /metrics; empty disables (env "+platform.EnvMetricsAddr+")")
+	fs.StringVar(&cfg.logFormat, "log-format", platform.EnvOr(platform.EnvLogFormat, "text"), "log format: text or json (env "+platform.EnvLogFormat+")")
+	fs.StringVar(&cfg.logLevel, "log-level", platform.EnvOr(platform.EnvLogLevel, "info"), "log level: debug, info, warn or error (env "+platform.EnvLogLevel+")")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.maxActivities < 1 {
+		return nil, fmt.Errorf("--max-concurrent-activities must be at least 1")
+	}
+	return cfg, nil
+}
+
+func run(args []string, stderr io.Writer, interrupt <-chan any) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	c, err := platform.ConnectOptions{Address: *address, Namespace: *namespace}.Dial(logger)
+	logger, err := platform.NewLogger(stderr, cfg.logFormat, cfg.logLevel)
+	if err != nil {
+		return err
+	}
+	metrics, err := platform.NewMetrics(logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = metrics.Shutdown(ctx)
+	}()
+	if cfg.metricsAddr != "" {
+		srv, err := platform.ServeMetrics(cfg.metricsAddr, metrics)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Close(ctx)
+		}()
+		logger.Info("serving metrics", "url", srv.URL())
+	}
+	c, err := cfg.conn.Dial(logger, func(o *client.Options) { o.MetricsHandler = metrics.SDKHandler() })
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	w := platform.NewWorker(c, *taskQueue, activities.New(), worker.Options{MaxConcurrentActivityExecutionSize: *maxActivities})
-	logger.Info("worker starting", "address", *address, "namespace", *namespace, "task_queue", *taskQueue)
-	if err := w.Run(worker.InterruptCh()); err != nil {
+	acts := activities.New()
+	acts.Metrics = metrics
+	w := platform.NewWorker(c, cfg.taskQueue, acts, worker.Options{MaxConcurrentActivityExecutionSize: cfg.maxActivities})
+	logger.Info("worker starting", "address", cfg.conn.Address, "namespace", cfg.conn.Namespace, "task_queue", cfg.taskQueue)
+	if err := w.Run(interrupt); err != nil {
 		return fmt.Errorf("running worker: %w", err)
 	}
+	logger.Info("worker stopped")
 	return nil
 }
