@@ -17,6 +17,19 @@
 // ErrMalformed; a valid model using a feature this package does not implement
 // yields an error wrapping ErrUnsupported.
 //
+// Prediction has two paths with identical results. Plain trees (numeric
+// splits, scalar leaves, close to complete) are re-laid out at load time in
+// heap order and evaluated 8 rows at a time without branches on the data
+// (forest.go); the others (categorical splits, vector leaves, deep sparse
+// trees) take the general path (eval.go). Every output adds its trees' leaves
+// in file order either way, so results do not depend on the path, the block
+// size, the number of goroutines or how rows are split into calls.
+//
+// Model implements Predictor, the float64 interface the pipeline uses
+// (PredictRaw, TransformRaw, ClassesOf), on top of the float32 methods
+// PredictMargin, Transform and Classes: float64 inputs are converted to
+// float32 as XGBoost converts them and float32 results are widened exactly.
+//
 // A loaded Model is immutable and safe for concurrent use; prediction writes
 // into caller-allocated buffers and does not allocate.
 package model

@@ -40,15 +40,20 @@ type treeRef struct {
 	depth  int32 // levels from root to the deepest leaf
 	group  int32 // output the tree adds to
 	vector bool  // leaves add a vector to all outputs
+	heap   int32 // index in Model.heaps, or -1: general path
 }
 
-// lanes is the number of rows that descend a tree in lock-step; their
-// independent memory loads overlap. blockRows rows are evaluated tree by tree
-// so that a block's rows stay in cache. Neither affects results: every row's
-// margin is accumulated in tree order.
+// lanes is the number of rows that descend a tree in lock-step on the
+// general path; their independent memory loads overlap. blockRows rows are
+// evaluated tree by tree so that a block's rows stay in cache (the fast path
+// in forest.go sizes its blocks itself). minHeapRows is the smallest call
+// that uses the fast path: below it, padding its lanes costs more than it
+// saves. None of these affects results: every row's margin is accumulated
+// in tree order, and both paths compute the same margins.
 const (
-	lanes     = 8
-	blockRows = 128
+	lanes       = 8
+	blockRows   = 128
+	minHeapRows = 4
 )
 
 // PredictMargin writes rows x NumOutputs raw margins (row-major) into out for
@@ -65,28 +70,80 @@ func (m *Model) PredictMargin(x []float32, rows int, out []float32) {
 		m.predictLinear(x, rows, out)
 		return
 	}
+	if m.heaps == nil || rows < minHeapRows {
+		m.predictGeneral(x, rows, out)
+		return
+	}
+	m.predictFast(x, rows, out)
+}
+
+// predictFast is PredictMargin with the fast path for the heap-ordered trees
+// (a separate function so that small calls do not pay for its 16 KiB stack
+// buffer).
+func (m *Model) predictFast(x []float32, rows int, out []float32) {
 	k := m.numOutputs
 	nf := m.numFeatures
+	block := m.blockRows
+	var stack [tileBytes / 4]uint32
+	tiles := stack[:]
+	if need := block * 2 * len(m.tileFeat); need > len(tiles) {
+		// Wider than the stack buffer (> 256 features in use).
+		p, ok := m.tilePool.Get().(*[]uint32)
+		if !ok {
+			b := make([]uint32, need)
+			p = &b
+		}
+		defer m.tilePool.Put(p)
+		tiles = *p
+	}
+	ts := 2 * len(m.tileFeat) * hlanes
+	for r0 := 0; r0 < rows; r0 += block {
+		r1 := min(r0+block, rows)
+		for r := r0; r < r1; r++ {
+			copy(out[r*k:(r+1)*k], m.base)
+		}
+		fillTiles(tiles, x[r0*nf:r1*nf], r1-r0, nf, m.tileFeat)
+		for ti := range m.trees {
+			t := &m.trees[ti]
+			if t.heap >= 0 {
+				m.evalHeap(&m.heaps[t.heap], tiles, r1-r0, ts, out[r0*k:r1*k], k, int(t.group))
+			} else {
+				m.evalTree(t, x, r0, r1, out)
+			}
+		}
+	}
+}
+
+// predictGeneral is PredictMargin on the general path only.
+func (m *Model) predictGeneral(x []float32, rows int, out []float32) {
+	k := m.numOutputs
 	for r0 := 0; r0 < rows; r0 += blockRows {
 		r1 := min(r0+blockRows, rows)
 		for r := r0; r < r1; r++ {
 			copy(out[r*k:(r+1)*k], m.base)
 		}
 		for ti := range m.trees {
-			t := &m.trees[ti]
-			r := r0
-			for ; r+lanes <= r1; r += lanes {
-				var idx [lanes]int32
-				m.descend(t, x[r*nf:(r+lanes)*nf], nf, &idx)
-				for j, leaf := range idx {
-					m.addLeaf(t, leaf, out[(r+j)*k:(r+j+1)*k])
-				}
-			}
-			for ; r < r1; r++ {
-				leaf := m.walk(t.root, x[r*nf:(r+1)*nf])
-				m.addLeaf(t, leaf, out[r*k:(r+1)*k])
-			}
+			m.evalTree(&m.trees[ti], x, r0, r1, out)
 		}
+	}
+}
+
+// evalTree adds tree t's leaves for rows [r0, r1) to out on the general
+// path: lanes rows in lock-step, then the remaining rows one by one.
+func (m *Model) evalTree(t *treeRef, x []float32, r0, r1 int, out []float32) {
+	k := m.numOutputs
+	nf := m.numFeatures
+	r := r0
+	for ; r+lanes <= r1; r += lanes {
+		var idx [lanes]int32
+		m.descend(t, x[r*nf:(r+lanes)*nf], nf, &idx)
+		for j, leaf := range idx {
+			m.addLeaf(t, leaf, out[(r+j)*k:(r+j+1)*k])
+		}
+	}
+	for ; r < r1; r++ {
+		leaf := m.walk(t.root, x[r*nf:(r+1)*nf])
+		m.addLeaf(t, leaf, out[r*k:(r+1)*k])
 	}
 }
 

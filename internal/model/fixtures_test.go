@@ -47,7 +47,7 @@ func runFixtureCases(t *testing.T, root string, cases []fixtureCase) {
 	t.Helper()
 	for _, c := range cases {
 		dir := filepath.Join(root, c.dir)
-		x, rows, nf := readEvalCSV(t, filepath.Join(dir, "eval.csv"))
+		x, x64, rows, nf := readEvalCSV(t, filepath.Join(dir, "eval.csv"))
 		wantMargin := readF32(t, filepath.Join(dir, "expected_margin.f32"))
 		wantPred := readF32(t, filepath.Join(dir, "expected_pred.f32"))
 		for _, file := range []string{"model.json", "model.ubj"} {
@@ -138,7 +138,50 @@ func runFixtureCases(t *testing.T, root string, cases []fixtureCase) {
 						}
 					}
 				}
+				checkFloat64API(t, m, x64, rows, margin, pred)
 			})
+		}
+	}
+}
+
+// checkFloat64API runs the Predictor (float64) methods on the float64 inputs
+// and checks them bit for bit against the float32 methods' results (margin,
+// pred), which the caller has checked against XGBoost.
+func checkFloat64API(t *testing.T, m *Model, x64 []float64, rows int, margin, pred []float32) {
+	t.Helper()
+	var p Predictor = m
+	info := p.Info()
+	k, pc := info.NumOutputs, info.PredColumns
+	raw := make([]float64, rows*k)
+	p.PredictRaw(x64, rows, raw)
+	for i := range raw {
+		if math.Float64bits(raw[i]) != math.Float64bits(float64(margin[i])) {
+			t.Fatalf("PredictRaw row %d col %d = %v, want %v", i/k, i%k, raw[i], margin[i])
+		}
+	}
+	out := make([]float64, rows*pc)
+	p.TransformRaw(raw, rows, out)
+	for i := range out {
+		if math.Float64bits(out[i]) != math.Float64bits(float64(pred[i])) {
+			t.Fatalf("TransformRaw row %d col %d = %v, want %v", i/pc, i%pc, out[i], pred[i])
+		}
+	}
+	// In place, as the pipeline may call it.
+	p.TransformRaw(raw, rows, raw)
+	for i := range out {
+		if math.Float64bits(raw[i]) != math.Float64bits(out[i]) {
+			t.Fatalf("in-place TransformRaw differs at %d", i)
+		}
+	}
+	if info.NumClasses > 0 {
+		want := make([]int32, rows)
+		m.Classes(pred, rows, want)
+		got := make([]int32, rows)
+		p.ClassesOf(out, rows, got)
+		for r := range got {
+			if got[r] != want[r] {
+				t.Fatalf("ClassesOf row %d = %d, Classes %d", r, got[r], want[r])
+			}
 		}
 	}
 }
@@ -193,8 +236,8 @@ func ulpDiff(a, b float32) int64 {
 }
 
 // readEvalCSV reads eval.csv: header, label column(s) named label*, then the
-// features; values parsed as float64 and converted to float32.
-func readEvalCSV(t *testing.T, path string) (x []float32, rows, nf int) {
+// features; values parsed as float64 (x64) and converted to float32 (x).
+func readEvalCSV(t *testing.T, path string) (x []float32, x64 []float64, rows, nf int) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -218,9 +261,10 @@ func readEvalCSV(t *testing.T, path string) (x []float32, rows, nf int) {
 				t.Fatalf("%s: %v", path, err)
 			}
 			x = append(x, float32(v))
+			x64 = append(x64, v)
 		}
 	}
-	return x, len(recs) - 1, nf
+	return x, x64, len(recs) - 1, nf
 }
 
 func readF32(t *testing.T, path string) []float32 {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ func FuzzLoad(f *testing.F) {
 	good := tinyModel("binary:logistic", "")
 	f.Add([]byte(good))
 	f.Add([]byte(synthModel(3, 3, 3, 4, "multi:softprob", "[1E-1,2E-1,3E-1]", 3)))
+	f.Add(randomModel(8, 3, 4, 3, 0, 0.1))
 	f.Add([]byte(strings.Replace(good, `"left_children":[1,-1,-1]`, `"left_children":[1,0,-1]`, 1)))
 	f.Add([]byte(strings.Replace(good, `"split_indices":[1,0,0]`, `"split_indices":[99,0,0]`, 1)))
 	f.Add([]byte("{L\x00\x00\x00\x00\x00\x00\x00\x07learner[$d#L\x7f\xff\xff\xff\xff\xff\xff\xff}"))
@@ -43,6 +45,16 @@ func FuzzLoad(f *testing.F) {
 		}
 		margin := make([]float32, rows*info.NumOutputs)
 		m.PredictMargin(x, rows, margin)
+		// The fast path (unchecked indexing) must agree with the general one.
+		general := make([]float32, rows*info.NumOutputs)
+		if m.bias == nil {
+			m.predictGeneral(x, rows, general)
+			for i := range general {
+				if math.Float32bits(general[i]) != math.Float32bits(margin[i]) {
+					t.Fatalf("output %d: fast path %v, general path %v", i, margin[i], general[i])
+				}
+			}
+		}
 		pred := make([]float32, rows*info.NumOutputs)
 		m.Transform(margin, rows, pred)
 		if info.NumClasses > 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 )
 
 // ErrUnsupported is wrapped by Load errors for valid model files that use an
@@ -60,6 +61,16 @@ type Model struct {
 	cats  []uint32 // categorical split sets, see catSet
 	vecs  []float32
 	vals  []float32 // leaf value per node index (see node)
+
+	// Fast path (forest.go): plain trees re-laid out in heap order; treeRef.heap
+	// indexes heaps.
+	heaps     []heapTree
+	hnodes    []hnode
+	hleaves   []float32
+	tileFeat  []int32   // features copied into the per-block tiles
+	blockRows int       // rows per block on the fast path
+	tilePool  sync.Pool // *[]uint32 tile buffers, when wider than the stack buffer
+	adaptPool sync.Pool // *adaptBuf for the float64 adapter, for very wide rows
 
 	// gblinear: weights[f*numOutputs+g], bias[g].
 	linear []float32

@@ -135,6 +135,9 @@ func buildXGBoost(doc *value, size int) (*Model, error) {
 	switch boosterName {
 	case "gbtree":
 		err = m.buildTrees(gb.get("model"), nil, size)
+		if err == nil {
+			m.buildHeap()
+		}
 	case "dart":
 		weights, werr := gb.get("weight_drop").floats("weight_drop")
 		if werr != nil {
@@ -144,6 +147,9 @@ func buildXGBoost(doc *value, size int) (*Model, error) {
 			return nil, fmt.Errorf("%w: dart booster without weight_drop", ErrMalformed)
 		}
 		err = m.buildTrees(gb.path("gbtree", "model"), weights, size)
+		if err == nil {
+			m.buildHeap()
+		}
 	case "gblinear":
 		err = m.buildLinear(gb.get("model"))
 	default:
@@ -270,7 +276,7 @@ func (m *Model) buildTrees(mv *value, dartWeights []float32, size int) error {
 		if err != nil {
 			return fmt.Errorf("tree %d: %w", i, err)
 		}
-		m.trees = append(m.trees, treeRef{root: root, depth: depth, group: group, vector: a.leafVec > 1})
+		m.trees = append(m.trees, treeRef{root: root, depth: depth, group: group, vector: a.leafVec > 1, heap: -1})
 	}
 	return nil
 }
