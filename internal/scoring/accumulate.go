@@ -24,8 +24,22 @@ type Accumulator struct {
 }
 
 // NewAccumulator prepares an accumulator for schema's columns. bins <= 0
-// means stats.DefaultBins.
+// means stats.DefaultBins. Columns without reference edges keep every value
+// (their own histogram is then exactly numpy's): right for a reference
+// (training) set; result sets use NewBoundedAccumulator.
 func NewAccumulator(schema *arrow.Schema, reference *stats.Dataset, bins int) *Accumulator {
+	return newAccumulator(schema, reference, bins, 0)
+}
+
+// NewBoundedAccumulator is NewAccumulator with memory independent of the
+// row count: every numeric column keeps at most stats.DefaultExactCap exact
+// values, beyond which quartiles (and own-edge histograms) come from the
+// sketch. Result-set partials use it.
+func NewBoundedAccumulator(schema *arrow.Schema, reference *stats.Dataset, bins int) *Accumulator {
+	return newAccumulator(schema, reference, bins, stats.DefaultExactCap)
+}
+
+func newAccumulator(schema *arrow.Schema, reference *stats.Dataset, bins, exactCap int) *Accumulator {
 	if bins <= 0 {
 		bins = stats.DefaultBins
 	}
@@ -40,7 +54,7 @@ func NewAccumulator(schema *arrow.Schema, reference *stats.Dataset, bins int) *A
 			if c, ok := reference.Get(f.Name); ok && c.Kind == stats.KindNumeric && c.Hist != nil {
 				edges = c.Hist.Edges
 			}
-			a.Columns[i].Numeric = stats.NewNumeric(edges, bins)
+			a.Columns[i].Numeric = stats.NewNumericWith(edges, stats.NumericOptions{Bins: bins, ExactCap: exactCap})
 		default:
 			a.Columns[i].Categorical = stats.NewCategorical()
 		}

@@ -3,7 +3,6 @@ package scoring
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/batchinfer/batchinfer/internal/dataset"
@@ -43,17 +42,4 @@ func Describe(ctx context.Context, files []dataset.File, reference *stats.Datase
 		}
 	}
 	return acc.Dataset(), acc.Rows, nil
-}
-
-// DescribeFiles is Describe over result-set part URIs of one format.
-func DescribeFiles(ctx context.Context, parts []string, format string, reference *stats.Dataset, bins int, progress func(int64)) (*stats.Dataset, int64, error) {
-	files := make([]dataset.File, len(parts))
-	for i, p := range parts {
-		files[i] = dataset.File{URI: p, Format: dataset.Format(format), Size: -1}
-	}
-	ds, rows, err := Describe(ctx, files, reference, bins, progress)
-	if err != nil {
-		return nil, 0, fmt.Errorf("describing result set: %w", err)
-	}
-	return ds, rows, nil
 }

@@ -3,12 +3,14 @@ package scoring
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/batchinfer/batchinfer/internal/bundle"
+	"github.com/batchinfer/batchinfer/internal/engine"
 	"github.com/batchinfer/batchinfer/internal/model"
 )
 
@@ -31,18 +33,84 @@ const DefaultLabel = "predicted_label"
 
 // Model is a loaded model with what the pipeline needs to know about it.
 type Model struct {
-	*model.Model
+	model.Predictor
 	Info model.Info
 	Spec *bundle.Spec // nil for a bare model file
+	// labels maps a predicted class index to the value written in the
+	// label column (scikit-learn's classes_); nil means the index itself.
+	labels *classLabels
 }
 
-// NewModel parses a loaded model file.
+// classLabels are a classifier's class values: integers, other numbers, or
+// strings (exactly one is set).
+type classLabels struct {
+	ints    []int64
+	floats  []float64
+	strings []string
+}
+
+// labeler is implemented by engines whose classes have values of their own
+// (scikit-learn's classes_).
+type labeler interface {
+	Classes() []float64
+	ClassNames() []string
+}
+
+// NewModel parses a loaded model file of any supported framework (detected
+// from its content).
 func NewModel(l *bundle.Loaded) (*Model, error) {
-	m, err := model.Load(l.Data)
+	p, err := engine.Load(l.Data)
 	if err != nil {
 		return nil, fmt.Errorf("loading model %s: %w", l.URI, err)
 	}
-	return &Model{Model: m, Info: m.Info(), Spec: l.Spec}, nil
+	m := &Model{Predictor: p, Info: p.Info(), Spec: l.Spec}
+	if lb, ok := p.(labeler); ok && m.Info.NumClasses > 0 {
+		m.labels = newClassLabels(lb.Classes(), lb.ClassNames())
+	}
+	return m, nil
+}
+
+func newClassLabels(values []float64, names []string) *classLabels {
+	switch {
+	case len(names) > 0 && len(values) == 0:
+		return &classLabels{strings: names}
+	case len(values) > 0:
+		ints := make([]int64, len(values))
+		for i, v := range values {
+			if v != math.Trunc(v) || math.Abs(v) > 1<<53 {
+				return &classLabels{floats: values}
+			}
+			ints[i] = int64(v)
+		}
+		return &classLabels{ints: ints}
+	}
+	return nil
+}
+
+// classLabel names class k in probability column names.
+func (m *Model) classLabel(k int) string {
+	switch {
+	case m.labels == nil:
+		return strconv.Itoa(k)
+	case m.labels.strings != nil:
+		return m.labels.strings[k]
+	case m.labels.floats != nil:
+		return strconv.FormatFloat(m.labels.floats[k], 'g', -1, 64)
+	default:
+		return strconv.FormatInt(m.labels.ints[k], 10)
+	}
+}
+
+// labelType is the Arrow type of a classifier's label column.
+func (m *Model) labelType() arrow.DataType {
+	switch {
+	case m.labels == nil || m.labels.ints != nil:
+		return arrow.PrimitiveTypes.Int64
+	case m.labels.strings != nil:
+		return arrow.BinaryTypes.String
+	default:
+		return arrow.PrimitiveTypes.Float64
+	}
 }
 
 // FeatureNames returns the model's input names: the file's, else the
@@ -151,7 +219,7 @@ func NewPlan(schema *arrow.Schema, m *Model, drop, labels []string, proba bool) 
 	// multi:softmax outputs only the class: it has no probabilities.
 	if proba && m.Info.NumClasses > 0 && (m.Info.PredColumns == m.Info.NumClasses || m.Info.NumClasses == 2) {
 		for c := range m.Info.NumClasses {
-			p.Proba = append(p.Proba, fmt.Sprintf("%s_proba_%d", p.Labels[0], c))
+			p.Proba = append(p.Proba, fmt.Sprintf("%s_proba_%s", p.Labels[0], m.classLabel(c)))
 		}
 	}
 	if names := m.FeatureNames(); names != nil {

@@ -74,7 +74,7 @@ func RegisterModel(ctx context.Context, in RegisterInput) (*RegisterResult, erro
 			return nil, fmt.Errorf("%w: label column %q not in the training set (columns: %s)", ErrBadParameter, l, strings.Join(fieldNames(schema), ", "))
 		}
 	}
-	probe := &Model{Model: m.Model, Info: m.Info}
+	probe := &Model{Predictor: m.Predictor, Info: m.Info}
 	plan, err := NewPlan(schema, probe, drop, labelProbe(m), false)
 	if err != nil {
 		return nil, fmt.Errorf("training set: %w", err)
@@ -107,7 +107,7 @@ func RegisterModel(ctx context.Context, in RegisterInput) (*RegisterResult, erro
 		Framework:    m.Info.Framework,
 		Format:       m.Info.Format,
 		Objective:    m.Info.Objective,
-		ModelFile:    "model." + m.Info.Format,
+		ModelFile:    modelFileName(m.Info.Format),
 		FeatureStats: statsJSON,
 		Training:     &bundle.Training{Dataset: in.TrainingSet, Rows: rows},
 		CreatedAt:    time.Now().UTC().Format(time.RFC3339),
@@ -120,7 +120,7 @@ func RegisterModel(ctx context.Context, in RegisterInput) (*RegisterResult, erro
 		f := schema.Field(schema.FieldIndices(l)[0])
 		spec.Outputs = append(spec.Outputs, bundle.Feature{Name: l, ValueType: valueType(f.Type)})
 	}
-	if _, err := (&Model{Model: m.Model, Info: m.Info, Spec: spec}).LabelColumns(nil); err != nil {
+	if _, err := (&Model{Predictor: m.Predictor, Info: m.Info, Spec: spec}).LabelColumns(nil); err != nil {
 		return nil, fmt.Errorf("label columns %v do not fit the model: %w", in.LabelColumns, err)
 	}
 	if err := bundle.Write(ctx, in.To, spec, loaded.Data); err != nil {
@@ -167,5 +167,19 @@ func valueType(t arrow.DataType) string {
 		return "bool"
 	default:
 		return "str"
+	}
+}
+
+// modelFileName is the model's file name inside a bundle, by format.
+func modelFileName(format string) string {
+	switch format {
+	case "text":
+		return "model.txt"
+	case "pickle":
+		return "model.pkl"
+	case "":
+		return "model.bin"
+	default:
+		return "model." + format
 	}
 }

@@ -1,8 +1,6 @@
 package scoring
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -13,7 +11,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/batchinfer/batchinfer/internal/dataset"
-	"github.com/batchinfer/batchinfer/internal/storage"
 )
 
 // Result set formats.
@@ -21,118 +18,6 @@ const (
 	FormatParquet = "parquet"
 	FormatCSV     = "csv"
 )
-
-// ScoreInput is one scoring pass over a dataset.
-type ScoreInput struct {
-	Files        []dataset.File
-	Model        *Model
-	DropColumns  []string
-	LabelColumns []string
-	PredictProba bool
-	ResultSet    string // result set folder URI; the part goes to {ResultSet}/part-00000.{format}
-	Format       string // FormatParquet (default) or FormatCSV
-	BatchRows    int    // rows per record; default dataset.DefaultBatchRows
-	// Threads evaluating the model; default GOMAXPROCS. Outputs do not
-	// depend on it: every row is scored by the same sequence of operations.
-	Threads int
-	// Progress, when set, is called after each record with the rows scored so far.
-	Progress func(rows int64)
-}
-
-// ScoreResult summarises a scoring pass.
-type ScoreResult struct {
-	Rows    int64
-	Parts   []string // part file URIs
-	Columns []string // result set columns
-	Plan    *Plan
-}
-
-// PartName is the file name of result-set part i.
-func PartName(i int, format string) string {
-	if format == "" {
-		format = FormatParquet
-	}
-	return fmt.Sprintf("part-%05d.%s", i, format)
-}
-
-// Score reads the dataset, scores every row and writes the result set:
-// the kept input columns, then the prediction columns (class index for
-// classifiers as int64, the model's output for regressors as float64), then
-// probability columns with PredictProba. The part file appears only once
-// complete; a rerun overwrites it.
-func Score(ctx context.Context, in ScoreInput) (*ScoreResult, error) {
-	if in.Format == "" {
-		in.Format = FormatParquet
-	}
-	r, err := dataset.OpenAll(ctx, in.Files, dataset.Options{BatchRows: in.BatchRows, NumericColumns: in.Model.FeatureNames()})
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	plan, err := NewPlan(r.Schema(), in.Model, in.DropColumns, in.LabelColumns, in.PredictProba)
-	if err != nil {
-		return nil, err
-	}
-	outSchema := plan.resultSchema(r.Schema(), in.Model.Info.NumClasses > 0)
-	partURI := storage.Join(in.ResultSet, PartName(0, in.Format))
-	w, err := storage.Create(ctx, partURI)
-	if err != nil {
-		return nil, err
-	}
-	defer w.Close()
-	rw, err := newRecordWriter(w, outSchema, in.Format)
-	if err != nil {
-		return nil, err
-	}
-	sc := newScorer(in.Model, plan, in.Threads)
-	var rows int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		out, err := sc.score(rec, outSchema)
-		if err != nil {
-			return nil, err
-		}
-		err = rw.Write(out)
-		out.Release()
-		if err != nil {
-			return nil, fmt.Errorf("writing %s: %w", partURI, err)
-		}
-		rows += rec.NumRows()
-		if in.Progress != nil {
-			in.Progress(rows)
-		}
-	}
-	if rows == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrEmptyDataset, describeFiles(in.Files))
-	}
-	if err := rw.Close(); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", partURI, err)
-	}
-	if err := w.Commit(); err != nil {
-		return nil, err
-	}
-	cols := make([]string, outSchema.NumFields())
-	for i, f := range outSchema.Fields() {
-		cols[i] = f.Name
-	}
-	return &ScoreResult{Rows: rows, Parts: []string{partURI}, Columns: cols, Plan: plan}, nil
-}
-
-func describeFiles(files []dataset.File) string {
-	if len(files) == 1 {
-		return files[0].URI
-	}
-	return fmt.Sprintf("%d files (%s, ...)", len(files), files[0].URI)
-}
 
 type recordWriter interface {
 	Write(arrow.RecordBatch) error
@@ -150,14 +35,14 @@ func newRecordWriter(w io.Writer, schema *arrow.Schema, format string) (recordWr
 	}
 }
 
-func (p *Plan) resultSchema(in *arrow.Schema, classifier bool) *arrow.Schema {
+func (p *Plan) resultSchema(in *arrow.Schema, m *Model) *arrow.Schema {
 	fields := make([]arrow.Field, 0, len(p.Keep)+len(p.Labels)+len(p.Proba))
 	for _, i := range p.Keep {
 		fields = append(fields, in.Field(i))
 	}
 	for _, l := range p.Labels {
-		if classifier {
-			fields = append(fields, arrow.Field{Name: l, Type: arrow.PrimitiveTypes.Int64, Nullable: true})
+		if m.Info.NumClasses > 0 {
+			fields = append(fields, arrow.Field{Name: l, Type: m.labelType(), Nullable: true})
 		} else {
 			fields = append(fields, arrow.Field{Name: l, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
 		}
@@ -174,11 +59,11 @@ type scorer struct {
 	plan    *Plan
 	threads int
 	col     []float64
-	x       []float32
-	margin  []float32
-	pred    []float32
+	x       []float64
+	raw     []float64
+	pred    []float64
 	classes []int32
-	proba0  []float32
+	proba0  []float64
 }
 
 func newScorer(m *Model, plan *Plan, threads int) *scorer {
@@ -198,8 +83,8 @@ func grow[T any](s []T, n int) []T {
 // score predicts one record and returns the result-set record (the caller releases it).
 func (s *scorer) score(rec arrow.RecordBatch, schema *arrow.Schema) (arrow.RecordBatch, error) {
 	rows := int(rec.NumRows())
-	nf := s.m.Info.NumFeatures
-	nout := s.m.Info.NumOutputs
+	info := s.m.Info
+	nf, nout, npred := info.NumFeatures, info.NumOutputs, info.PredColumns
 	s.x = grow(s.x, rows*nf)
 	for j, ci := range s.plan.Features {
 		var ok bool
@@ -208,15 +93,14 @@ func (s *scorer) score(rec arrow.RecordBatch, schema *arrow.Schema) (arrow.Recor
 			return nil, fmt.Errorf("%w: %q", ErrNotNumeric, rec.Schema().Field(ci).Name)
 		}
 		for r, v := range s.col {
-			s.x[r*nf+j] = float32(v)
+			s.x[r*nf+j] = v
 		}
 	}
-	s.margin = grow(s.margin, rows*nout)
-	npred := s.m.Info.PredColumns
+	s.raw = grow(s.raw, rows*nout)
 	s.pred = grow(s.pred, rows*max(nout, npred))
 	s.parallel(rows, func(lo, hi int) {
-		s.m.PredictMargin(s.x[lo*nf:hi*nf], hi-lo, s.margin[lo*nout:hi*nout])
-		s.m.Transform(s.margin[lo*nout:hi*nout], hi-lo, s.pred[lo*npred:hi*npred])
+		s.m.PredictRaw(s.x[lo*nf:hi*nf], hi-lo, s.raw[lo*nout:hi*nout])
+		s.m.TransformRaw(s.raw[lo*nout:hi*nout], hi-lo, s.pred[lo*npred:hi*npred])
 	})
 
 	cols := make([]arrow.Array, 0, schema.NumFields())
@@ -231,45 +115,75 @@ func (s *scorer) score(rec arrow.RecordBatch, schema *arrow.Schema) (arrow.Recor
 		cols = append(cols, c)
 	}
 	mem := memory.DefaultAllocator
-	if s.m.Info.NumClasses > 0 {
-		s.classes = grow(s.classes, rows)
-		s.m.Classes(s.pred, rows, s.classes)
-		b := array.NewInt64Builder(mem)
-		b.Reserve(rows)
-		for _, c := range s.classes {
-			b.UnsafeAppend(int64(c))
+	if info.NumClasses == 0 {
+		for k := range s.plan.Labels {
+			cols = append(cols, floatColumn(mem, s.pred, rows, npred, k))
 		}
-		cols = append(cols, b.NewArray())
-		b.Release()
-		if len(s.plan.Proba) == 2 && nout == 1 {
-			// Binary: the model gives P(class 1); class 0 is 1-p in
-			// float32, as XGBClassifier.predict_proba computes it.
-			s.proba0 = grow(s.proba0, rows)
-			for r := range rows {
+		return array.NewRecordBatch(schema, cols, int64(rows)), nil
+	}
+	s.classes = grow(s.classes, rows)
+	s.m.ClassesOf(s.pred, rows, s.classes)
+	cols = append(cols, s.labelColumn(mem, rows))
+	if len(s.plan.Proba) == 2 && npred == 1 {
+		// Binary models give P(class 1); class 0 is 1-p, computed as the
+		// library's predict_proba does: in float32 for XGBoost (its
+		// outputs are float32), in float64 otherwise.
+		s.proba0 = grow(s.proba0, rows)
+		for r := range rows {
+			if info.Framework == "xgboost" {
+				s.proba0[r] = float64(1 - float32(s.pred[r]))
+			} else {
 				s.proba0[r] = 1 - s.pred[r]
 			}
-			cols = append(cols, floatColumn(mem, s.proba0, rows, 1, 0), floatColumn(mem, s.pred, rows, 1, 0))
-		} else {
-			for k := range s.plan.Proba {
-				cols = append(cols, floatColumn(mem, s.pred, rows, npred, k))
-			}
 		}
+		cols = append(cols, floatColumn(mem, s.proba0, rows, 1, 0), floatColumn(mem, s.pred, rows, 1, 0))
 	} else {
-		for k := range s.plan.Labels {
+		for k := range s.plan.Proba {
 			cols = append(cols, floatColumn(mem, s.pred, rows, npred, k))
 		}
 	}
 	return array.NewRecordBatch(schema, cols, int64(rows)), nil
 }
 
-// floatColumn takes column k of a rows x stride float32 matrix as float64
-// (exact: every float32 is a float64).
-func floatColumn(mem memory.Allocator, m []float32, rows, stride, k int) arrow.Array {
+// labelColumn writes each row's predicted class value.
+func (s *scorer) labelColumn(mem memory.Allocator, rows int) arrow.Array {
+	l := s.m.labels
+	switch {
+	case l != nil && l.strings != nil:
+		b := array.NewStringBuilder(mem)
+		defer b.Release()
+		for _, c := range s.classes[:rows] {
+			b.Append(l.strings[c])
+		}
+		return b.NewArray()
+	case l != nil && l.floats != nil:
+		b := array.NewFloat64Builder(mem)
+		defer b.Release()
+		for _, c := range s.classes[:rows] {
+			b.Append(l.floats[c])
+		}
+		return b.NewArray()
+	}
+	b := array.NewInt64Builder(mem)
+	defer b.Release()
+	b.Reserve(rows)
+	for _, c := range s.classes[:rows] {
+		if l != nil {
+			b.UnsafeAppend(l.ints[c])
+		} else {
+			b.UnsafeAppend(int64(c))
+		}
+	}
+	return b.NewArray()
+}
+
+// floatColumn takes column k of a rows x stride matrix.
+func floatColumn(mem memory.Allocator, m []float64, rows, stride, k int) arrow.Array {
 	b := array.NewFloat64Builder(mem)
 	defer b.Release()
 	b.Reserve(rows)
 	for r := range rows {
-		b.UnsafeAppend(float64(m[r*stride+k]))
+		b.UnsafeAppend(m[r*stride+k])
 	}
 	return b.NewArray()
 }

@@ -86,7 +86,7 @@ func ScoreShard(ctx context.Context, in ShardInput) (*ShardResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	outSchema := plan.resultSchema(schema, in.Model.Info.NumClasses > 0)
+	outSchema := plan.resultSchema(schema, in.Model)
 	r, err := dataset.OpenShard(ctx, in.Manifest.Shards[in.Shard], schema,
 		dataset.Options{BatchRows: in.BatchRows, NumericColumns: in.Model.FeatureNames()})
 	if err != nil {
@@ -191,7 +191,7 @@ func (w *chunkWriter) write(ctx context.Context, rec arrow.RecordBatch) error {
 			return err
 		}
 		w.file, w.rw = f, rw
-		w.acc = NewAccumulator(w.schema, w.in.Reference, 0)
+		w.acc = NewBoundedAccumulator(w.schema, w.in.Reference, 0)
 	}
 	if err := w.rw.Write(rec); err != nil {
 		return fmt.Errorf("writing shard %d chunk %d: %w", w.in.Shard, w.chunk, err)
