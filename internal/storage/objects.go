@@ -113,16 +113,9 @@ func OpenRange(ctx context.Context, uri string, off, n int64) (io.ReadCloser, er
 			return nil, fmt.Errorf("requesting %s: HTTP %s", uri, resp.Status)
 		}
 	}
-	p, err := LocalPath(uri)
+	f, err := openLocal(uri)
 	if err != nil {
 		return nil, err
-	}
-	f, err := os.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("opening %s: %w", uri, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", uri, err)
 	}
 	if n < 0 {
 		if _, err := f.Seek(off, io.SeekStart); err != nil {
@@ -164,16 +157,9 @@ func OpenReaderAt(ctx context.Context, uri string) (ReaderAt, error) {
 		}
 		return &rangeReaderAt{ctx: ctx, uri: uri, size: info.Size}, nil
 	}
-	p, err := LocalPath(uri)
+	f, err := openLocal(uri)
 	if err != nil {
 		return nil, err
-	}
-	f, err := os.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("opening %s: %w", uri, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", uri, err)
 	}
 	st, err := f.Stat()
 	if err != nil {

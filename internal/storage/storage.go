@@ -78,16 +78,9 @@ func Open(ctx context.Context, uri string) (io.ReadCloser, error) {
 		}
 		return resp.Body, nil
 	}
-	p, err := LocalPath(uri)
+	f, err := openLocal(uri)
 	if err != nil {
 		return nil, err
-	}
-	f, err := os.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("opening %s: %w", uri, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", uri, err)
 	}
 	return f, nil
 }
@@ -239,4 +232,21 @@ func CheckWritable(uri string) error {
 	default:
 		return fmt.Errorf("%w: %s (artifact paths must be local folders or s3:// prefixes)", ErrUnsupportedScheme, uri)
 	}
+}
+
+// openLocal opens a local path or file:// URI, mapping a missing file to
+// ErrNotFound.
+func openLocal(uri string) (*os.File, error) {
+	p, err := LocalPath(uri)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("opening %s: %w", uri, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", uri, err)
+	}
+	return f, nil
 }
