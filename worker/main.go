@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -38,7 +39,16 @@ type config struct {
 	metricsAddr   string
 	logFormat     string
 	logLevel      string
+	memoryLimit   int64
 }
+
+// defaultMemoryLimit is the worker's soft memory limit (Go's
+// runtime/debug.SetMemoryLimit) unless GOMEMLIMIT or --memory-limit says
+// otherwise: the garbage collector works harder as the heap nears it, so a
+// worker's footprint stays flat instead of reaching twice its live data.
+// Two shards in flight hold about 200 MiB of live data (measured: 16,384-row
+// batches, 65,536-row Parquet row groups, 8 MiB S3 parts).
+const defaultMemoryLimit = 512 << 20
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	conn, err := platform.ConnectOptionsFromEnv()
@@ -58,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", platform.EnvOr(platform.EnvMetricsAddr, platform.DefaultMetricsAddr), "host:port serving Prometheus metrics at /metrics; empty disables (env "+platform.EnvMetricsAddr+")")
 	fs.StringVar(&cfg.logFormat, "log-format", platform.EnvOr(platform.EnvLogFormat, "text"), "log format: text or json (env "+platform.EnvLogFormat+")")
 	fs.StringVar(&cfg.logLevel, "log-level", platform.EnvOr(platform.EnvLogLevel, "info"), "log level: debug, info, warn or error (env "+platform.EnvLogLevel+")")
+	fs.Int64Var(&cfg.memoryLimit, "memory-limit", defaultMemoryLimit, "soft memory limit in bytes (Go's GC works harder near it; 0: none); GOMEMLIMIT, when set, wins")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -78,6 +89,9 @@ func run(args []string, stderr io.Writer, interrupt <-chan any) error {
 	logger, err := platform.NewLogger(stderr, cfg.logFormat, cfg.logLevel)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && cfg.memoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.memoryLimit)
 	}
 	metrics, err := platform.NewMetrics(logger)
 	if err != nil {

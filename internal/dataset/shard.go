@@ -703,7 +703,7 @@ func openParquetShard(ctx context.Context, s Shard, opts Options) (_ fileReader,
 	if ra.Size() == 0 {
 		return nil, fmt.Errorf("file is empty (0 bytes): %w", ErrEmpty)
 	}
-	r.pf, err = file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()))
+	r.pf, err = file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()), file.WithReadProps(readProps(opts.Alloc)))
 	if err != nil {
 		return nil, fmt.Errorf("reading Parquet footer: %w: %w", ErrMalformed, err)
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 // ParquetRowGroupRows is the most rows ParquetWriter puts in one row group.
-const ParquetRowGroupRows = 1 << 17 // 131,072: bounds the rows buffered per writer
+const ParquetRowGroupRows = 1 << 16 // 65,536: bounds the rows buffered per writer
 
 // ParquetWriter writes records to a Parquet file, Snappy-compressed, in row
 // groups of up to ParquetRowGroupRows rows (small records are gathered into

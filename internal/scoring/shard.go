@@ -13,6 +13,12 @@ import (
 	"github.com/batchinfer/batchinfer/internal/storage"
 )
 
+// DefaultShardBatchRows is the default number of rows a shard reads and
+// scores at a time: large enough for the evaluator's blocks, small enough
+// that two shards in flight keep a worker's live memory near 200 MiB
+// (each record exists as input, float64 matrix and output at once).
+const DefaultShardBatchRows = 1 << 14
+
 // DefaultChunkRows is the default number of rows per result-set chunk:
 // the unit a retried shard resumes from.
 const DefaultChunkRows = 1 << 18
@@ -48,7 +54,7 @@ type ShardInput struct {
 	// StartChunk resumes a retried shard: chunks before it are complete
 	// (their parts and partials written), so their rows are skipped.
 	StartChunk int
-	BatchRows  int // rows per record; default dataset.DefaultBatchRows
+	BatchRows  int // rows per record; default DefaultShardBatchRows
 	Threads    int // model threads; default GOMAXPROCS
 	// OnChunk is called after chunk c is complete (part and partial
 	// committed) with the shard's rows so far; OnRows after each scored
@@ -74,6 +80,9 @@ func ScoreShard(ctx context.Context, in ShardInput) (*ShardResult, error) {
 	}
 	if in.ChunkRows <= 0 {
 		in.ChunkRows = DefaultChunkRows
+	}
+	if in.BatchRows <= 0 {
+		in.BatchRows = DefaultShardBatchRows
 	}
 	if in.Shard < 0 || in.Shard >= len(in.Manifest.Shards) {
 		return nil, fmt.Errorf("%w: shard %d of a %d-shard plan", ErrBadParameter, in.Shard, len(in.Manifest.Shards))

@@ -80,7 +80,7 @@ type S3Options struct {
 	MaxBackoff time.Duration
 	// PartSize is the multipart upload part size in bytes; at least 5 MiB.
 	// Objects smaller than one part are written with a single PUT.
-	// Default 16 MiB.
+	// Default 8 MiB.
 	PartSize int64
 	// UploadConcurrency is how many parts of one Writer upload at once; the
 	// writer buffers up to UploadConcurrency+1 parts. Default 2.
@@ -95,7 +95,7 @@ type S3Options struct {
 const (
 	defaultS3MaxAttempts = 8
 	defaultS3MaxBackoff  = 20 * time.Second
-	defaultS3PartSize    = 16 << 20
+	defaultS3PartSize    = 8 << 20
 	minS3PartSize        = 5 << 20
 	defaultS3Concurrency = 2
 	defaultS3Region      = "us-east-1"
