@@ -1,7 +1,5 @@
 package model
 
-import "fmt"
-
 // The float64 Predictor interface over the float32 engine. XGBoost itself
 // converts its input to float32 and produces float32 margins, so going
 // through float32 loses nothing: inputs are narrowed exactly as XGBoost
@@ -121,38 +119,5 @@ func (m *Model) TransformRaw(raw []float64, rows int, out []float64) {
 // with the rules of Classes (the float64 values are float32 values, so the
 // comparisons are the same). It panics if NumClasses == 0.
 func (m *Model) ClassesOf(pred []float64, rows int, out []int32) {
-	if m.info.NumClasses == 0 {
-		panic("model: ClassesOf called on a model that is not a classifier")
-	}
-	w := m.info.PredColumns
-	m.checkShapesOut(len(pred), rows, w)
-	if len(out) < rows {
-		panic(fmt.Sprintf("model: class output has %d values, want %d", len(out), rows))
-	}
-	switch {
-	case m.obj.transform == transArgmax:
-		for r := 0; r < rows; r++ {
-			out[r] = int32(pred[r])
-		}
-	case m.obj.classify:
-		thr := float64(m.obj.threshold)
-		for r := 0; r < rows; r++ {
-			if pred[r] > thr {
-				out[r] = 1
-			} else {
-				out[r] = 0
-			}
-		}
-	default:
-		for r := 0; r < rows; r++ {
-			row := pred[r*w : (r+1)*w]
-			best := 0
-			for j := 1; j < w; j++ {
-				if row[j] > row[best] {
-					best = j
-				}
-			}
-			out[r] = int32(best)
-		}
-	}
+	classes(m, "ClassesOf", pred, rows, out)
 }

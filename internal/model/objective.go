@@ -182,8 +182,14 @@ func (m *Model) Transform(margin []float32, rows int, out []float32) {
 // multi:softprob the index of the largest probability (first maximum wins);
 // multi:softmax the prediction itself. It panics if NumClasses == 0.
 func (m *Model) Classes(pred []float32, rows int, out []int32) {
+	classes(m, "Classes", pred, rows, out)
+}
+
+// classes implements Classes and ClassesOf: the float64 predictions of
+// ClassesOf hold float32 values, so every comparison is the same.
+func classes[T float32 | float64](m *Model, name string, pred []T, rows int, out []int32) {
 	if m.info.NumClasses == 0 {
-		panic("model: Classes called on a model that is not a classifier")
+		panic("model: " + name + " called on a model that is not a classifier")
 	}
 	w := m.info.PredColumns
 	m.checkShapesOut(len(pred), rows, w)
@@ -196,8 +202,9 @@ func (m *Model) Classes(pred []float32, rows int, out []int32) {
 			out[r] = int32(pred[r])
 		}
 	case m.obj.classify:
+		thr := T(m.obj.threshold)
 		for r := 0; r < rows; r++ {
-			if pred[r] > m.obj.threshold {
+			if pred[r] > thr {
 				out[r] = 1
 			} else {
 				out[r] = 0
