@@ -315,15 +315,7 @@ func (r *csvReader) next() (arrow.RecordBatch, error) {
 // skip discards up to n records without converting their values (the
 // record structure, quoting and field count, is still checked).
 func (r *csvReader) skip(n int64) (int64, error) {
-	var done int64
-	if len(r.pending) > 0 {
-		k := int(min(n, int64(len(r.pending))))
-		r.pending, r.pendingLines = r.pending[k:], r.pendingLines[k:]
-		if len(r.pending) == 0 {
-			r.pending, r.pendingLines = nil, nil
-		}
-		done = int64(k)
-	}
+	done := dropPending(&r.pending, &r.pendingLines, n)
 	nf := r.schema.NumFields()
 	for done < n && !r.eof {
 		_, _, err := r.readRecord(nf)

@@ -356,15 +356,7 @@ func (r *jsonlReader) next() (arrow.RecordBatch, error) {
 
 // skip discards up to n rows (non-blank lines) without parsing them.
 func (r *jsonlReader) skip(n int64) (int64, error) {
-	var done int64
-	if len(r.pending) > 0 {
-		k := int(min(n, int64(len(r.pending))))
-		r.pending, r.pendingLines = r.pending[k:], r.pendingLines[k:]
-		if len(r.pending) == 0 {
-			r.pending, r.pendingLines = nil, nil
-		}
-		done = int64(k)
-	}
+	done := dropPending(&r.pending, &r.pendingLines, n)
 	for done < n && !r.eof {
 		raw, err := r.readLine()
 		if err == io.EOF {

@@ -529,3 +529,14 @@ func resetBuilders(rb *array.RecordBuilder) {
 		f.NewArray().Release()
 	}
 }
+
+// dropPending discards up to n records buffered during type inference (and
+// their line numbers) and returns how many it discarded.
+func dropPending[T any](pending *[]T, lines *[]int, n int64) int64 {
+	k := int(min(n, int64(len(*pending))))
+	*pending, *lines = (*pending)[k:], (*lines)[k:]
+	if len(*pending) == 0 {
+		*pending, *lines = nil, nil
+	}
+	return int64(k)
+}
