@@ -63,15 +63,8 @@ func printSummary(out io.Writer, workflowID string, r *workflows.BatchPredictRes
 		fmt.Fprintf(out, "  drift analysis skipped: %s\n", r.DriftNote)
 	}
 	fmt.Fprintln(out, "\nArtifacts:")
-	fmt.Fprintf(out, "  result_set              %s\n", r.ResultSet)
-	keys := make([]string, 0, len(r.Artifacts))
-	for k := range r.Artifacts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(out, "  %-23s %s\n", k, r.Artifacts[k])
-	}
+	fmt.Fprintf(out, "  %-23s %s\n", "result_set", r.ResultSet)
+	printArtifacts(out, r.Artifacts)
 	fmt.Fprintf(out, "  %-23s %s\n", "run_manifest", r.RunManifest)
 	if uiURL != "" {
 		fmt.Fprintf(out, "\nWeb UI: %s\n", uiURL)
@@ -92,4 +85,16 @@ func unwrapApplicationError(err error) error {
 		return fmt.Errorf("%s (%s)", msg, appErr.Type())
 	}
 	return err
+}
+
+// printArtifacts writes "  name  URI" lines in name order.
+func printArtifacts(out io.Writer, artifacts map[string]string) {
+	keys := make([]string, 0, len(artifacts))
+	for k := range artifacts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(out, "  %-23s %s\n", k, artifacts[k])
+	}
 }

@@ -373,14 +373,7 @@ func printStatus(out io.Writer, v runView) {
 	}
 	if len(v.Artifacts) > 0 {
 		fmt.Fprintln(out, "\nArtifacts:")
-		keys := make([]string, 0, len(v.Artifacts))
-		for k := range v.Artifacts {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(out, "  %-23s %s\n", k, v.Artifacts[k])
-		}
+		printArtifacts(out, v.Artifacts)
 	}
 	if v.Status == "Completed" {
 		fmt.Fprintf(out, "\nDrift table: starter results %s\n", v.WorkflowID)
