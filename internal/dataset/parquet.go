@@ -92,6 +92,10 @@ type parquetReader struct {
 }
 
 func openParquet(ctx context.Context, uri string, opts Options) (_ fileReader, err error) {
+	if storage.Scheme(uri) == "s3" {
+		// Ranged GETs: the footer, then only the column chunks read.
+		return openParquetRanged(ctx, uri, nil, opts)
+	}
 	r := &parquetReader{uri: displayName(uri), mem: opts.Alloc}
 	defer func() {
 		if p := recover(); p != nil {
@@ -113,26 +117,11 @@ func openParquet(ctx context.Context, uri string, opts Options) (_ fileReader, e
 		if err != nil {
 			return nil, err
 		}
-	} else if storage.Scheme(uri) == "s3" {
-		// Ranged GETs: the footer, then only the column chunks read.
-		ra, err := storage.OpenReaderAt(ctx, uri)
-		if err != nil {
-			return nil, storageErr(err, uri)
-		}
-		r.ra = ra
-		if ra.Size() == 0 {
-			return nil, fmt.Errorf("file is empty (0 bytes): %w", ErrEmpty)
-		}
-		if r.pf, err = file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()), file.WithReadProps(readProps(opts.Alloc))); err != nil {
-			return nil, fmt.Errorf("reading Parquet footer: %w: %w", ErrMalformed, err)
-		}
 	} else if err := r.download(ctx, uri, opts); err != nil {
 		return nil, err
 	}
-	if r.pf == nil {
-		if err := r.openFooter(); err != nil {
-			return nil, err
-		}
+	if err := r.openFooter(); err != nil {
+		return nil, err
 	}
 	if err := r.start(ctx, nil, opts); err != nil {
 		return nil, err

@@ -684,8 +684,18 @@ func shardLines(err error, off int64) error {
 	return err
 }
 
-func openParquetShard(ctx context.Context, s Shard, opts Options) (_ fileReader, err error) {
-	uri := s.File.URI
+func openParquetShard(ctx context.Context, s Shard, opts Options) (fileReader, error) {
+	var groups []int
+	if len(s.RowGroups) > 0 {
+		groups = s.RowGroups
+	}
+	return openParquetRanged(ctx, s.File.URI, groups, opts)
+}
+
+// openParquetRanged reads a Parquet file of any scheme storage serves
+// through random access (ranged GETs remotely): the footer, then only the
+// given row groups (nil: all).
+func openParquetRanged(ctx context.Context, uri string, groups []int, opts Options) (_ fileReader, err error) {
 	r := &parquetReader{uri: displayName(uri), mem: opts.Alloc}
 	defer func() {
 		if p := recover(); p != nil {
@@ -706,10 +716,6 @@ func openParquetShard(ctx context.Context, s Shard, opts Options) (_ fileReader,
 	r.pf, err = file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()), file.WithReadProps(readProps(opts.Alloc)))
 	if err != nil {
 		return nil, fmt.Errorf("reading Parquet footer: %w: %w", ErrMalformed, err)
-	}
-	var groups []int
-	if len(s.RowGroups) > 0 {
-		groups = s.RowGroups
 	}
 	if err := r.start(ctx, groups, opts); err != nil {
 		return nil, err
