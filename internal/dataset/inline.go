@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // Limits on inline samples (ParseInline). Larger data belongs in a file.
@@ -42,6 +43,10 @@ func ParseInline(data []byte, featureColumns []string) ([]byte, error) {
 	for _, c := range featureColumns {
 		if c == "" {
 			return nil, fmt.Errorf("inline sample: empty feature column name: %w", ErrMalformed)
+		}
+		if !utf8.ValidString(c) {
+			// JSON text would carry it as U+FFFD, where it could collide with another name.
+			return nil, fmt.Errorf("inline sample: feature column %q is not valid UTF-8: %w", c, ErrMalformed)
 		}
 		if seen[c] {
 			return nil, fmt.Errorf("inline sample: duplicate feature column %q: %w", c, ErrMalformed)
