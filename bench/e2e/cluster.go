@@ -86,6 +86,29 @@ func (p *proc) peakRSS() (int64, error) {
 	return procPeakRSS(p.pid())
 }
 
+// cpuSeconds returns the user + system CPU time the process has used so
+// far, in seconds (utime + stime of /proc/PID/stat, in clock ticks of
+// 1/100 s, the USER_HZ of Linux on every architecture Go supports).
+func (p *proc) cpuSeconds() (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid()))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields after it are plain.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", p.pid())
+	}
+	// rest starts at field 3 (state): utime is field 14, stime field 15.
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime", p.pid())
+	}
+	return float64(u+s) / 100, nil
+}
+
 func procPeakRSS(pid int) (int64, error) {
 	fh, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {

@@ -111,6 +111,7 @@ type measurement struct {
 	rows     int64
 	seconds  float64
 	peakRSS  []int64 // per worker process
+	cpu      cpuUse
 	drift    float64
 	phases   string
 	isPython bool
@@ -308,6 +309,7 @@ func runJob(ctx context.Context, c config, dev *devServer, s3 *s3Server, logs, b
 		Dataset: []string{dataset}, Model: model, ArtifactPath: s3.uri("runs/" + runName), BatchID: runName,
 		PerformDriftAnalysis: "true", ShardRows: c.shardRows,
 	}
+	infra0 := infraCPU(dev, s3)
 	t0 := time.Now()
 	wr, err := platform.StartJob(ctx, dev.c, queue, in)
 	if err != nil {
@@ -319,7 +321,12 @@ func runJob(ctx context.Context, c config, dev *devServer, s3 *s3Server, logs, b
 	}
 	m.seconds = time.Since(t0).Seconds()
 	m.rows, m.drift = res.Rows, res.DriftMetric
+	m.cpu = infraCPU(dev, s3).minus(infra0)
 	for _, w := range ws {
+		// Fresh processes: their whole CPU time, start-up included (well under 0.1 s).
+		if s, err := w.cpuSeconds(); err == nil {
+			m.cpu.workers += s
+		}
 		rss, err := w.peakRSS()
 		if err != nil {
 			return m, err
@@ -342,9 +349,29 @@ func runJob(ctx context.Context, c config, dev *devServer, s3 *s3Server, logs, b
 	}
 	fmt.Printf("%d rows, %d shards, %d result parts in %.2fs: %s rows/s; drift_metric %.6f; worker peak RSS %s\n",
 		m.rows, manifest.Shards, len(manifest.Parts), m.seconds, rate(m.rate()), m.drift, strings.Join(rss, ", "))
+	fmt.Printf("CPU seconds: workers %.1f, versitygw %.1f, dev server %.1f (%.0f%% of the machine's %d cores over the run)\n",
+		m.cpu.workers, m.cpu.s3, m.cpu.dev, 100*m.cpu.total()/(m.seconds*float64(runtime.NumCPU())), runtime.NumCPU())
 	// The run's artifacts are checked; drop them to spare the disk.
 	_ = os.RemoveAll(filepath.Join(s3.dir, s3.bucket, "runs", runName))
 	return m, nil
+}
+
+// cpuUse is CPU time, in seconds, spent during a run by each kind of process.
+type cpuUse struct{ workers, s3, dev float64 }
+
+func (c cpuUse) total() float64 { return c.workers + c.s3 + c.dev }
+
+func (c cpuUse) minus(o cpuUse) cpuUse {
+	return cpuUse{c.workers - o.workers, c.s3 - o.s3, c.dev - o.dev}
+}
+
+// infraCPU reads the CPU time used so far by the S3 server and the dev
+// server (0 where it cannot be read).
+func infraCPU(dev *devServer, s3 *s3Server) cpuUse {
+	var c cpuUse
+	c.s3, _ = s3.proc.cpuSeconds()
+	c.dev, _ = dev.proc.cpuSeconds()
+	return c
 }
 
 // pyResult is mlrun_method.py's output.
@@ -397,12 +424,16 @@ func printTable(ms []measurement) {
 		}
 	}
 	fmt.Println()
-	fmt.Println("| run | worker processes x GOMAXPROCS | rows | seconds | rows/s | vs MLRun | peak RSS per process (max) | total peak RSS | RSS vs MLRun | drift_metric |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| run | worker processes x GOMAXPROCS | rows | seconds | rows/s | vs MLRun | peak RSS per process (max) | total peak RSS | RSS vs MLRun | drift_metric | CPU s: workers / versitygw / dev server |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, m := range ms {
-		fmt.Printf("| %s | %d x %s | %d | %.2f | %s | %.2fx | %s | %s | %.3f | %.6f |\n",
+		cpu := "-"
+		if !m.isPython {
+			cpu = fmt.Sprintf("%.1f / %.1f / %.1f", m.cpu.workers, m.cpu.s3, m.cpu.dev)
+		}
+		fmt.Printf("| %s | %d x %s | %d | %.2f | %s | %.2fx | %s | %s | %.3f | %.6f | %s |\n",
 			m.name, m.workers, m.procs, m.rows, m.seconds, rate(m.rate()), m.rate()/py.rate(),
-			mibStr(m.maxRSS()), mibStr(m.sumRSS()), float64(m.sumRSS())/float64(py.sumRSS()), m.drift)
+			mibStr(m.maxRSS()), mibStr(m.sumRSS()), float64(m.sumRSS())/float64(py.sumRSS()), m.drift, cpu)
 	}
 	one, two := ms[1], ms[2]
 	scaling := two.rate() / one.rate()
