@@ -59,6 +59,7 @@ type config struct {
 	seed                      uint64
 	python, cacheDir, workDir string
 	keep                      bool
+	mlrun                     bool // run MLRun's method (false: batchinfer runs and scaling only)
 }
 
 func main() {
@@ -74,6 +75,7 @@ func main() {
 	flag.StringVar(&c.cacheDir, "cache", "", "model cache folder (default os.UserCacheDir()/batchinfer-bench)")
 	flag.StringVar(&c.workDir, "work-dir", "", "folder for the data, S3 store and logs (default: a new temporary folder)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work folder")
+	flag.BoolVar(&c.mlrun, "mlrun", true, "run MLRun's method too (false: only the batchinfer runs and the 2-vs-1 worker scaling)")
 	flag.Parse()
 	c.seed = *seed
 	if *quick {
@@ -214,6 +216,11 @@ func run(ctx context.Context, c config) (err error) {
 		ms = append(ms, m)
 	}
 
+	if !c.mlrun {
+		fmt.Printf("\nMLRun's method skipped (--mlrun=false); scaling, 2 workers vs 1 (GOMAXPROCS=1 each): %.2fx\n",
+			ms[2].rate()/ms[1].rate())
+		return nil
+	}
 	fmt.Printf("\n== MLRun's method (%s): read_csv + xgboost + describe/histogram + drift + to_csv\n", c.python)
 	py, err := runPython(ctx, c, helper, csvPath, modelPath, bundleJSON, filepath.Join(work, "mlrun_result.csv"), filepath.Join(work, "mlrun.json"))
 	if err != nil {
@@ -351,6 +358,11 @@ func runJob(ctx context.Context, c config, dev *devServer, s3 *s3Server, logs, b
 		m.rows, manifest.Shards, len(manifest.Parts), m.seconds, rate(m.rate()), m.drift, strings.Join(rss, ", "))
 	fmt.Printf("CPU seconds: workers %.1f, versitygw %.1f, dev server %.1f (%.0f%% of the machine's %d cores over the run)\n",
 		m.cpu.workers, m.cpu.s3, m.cpu.dev, 100*m.cpu.total()/(m.seconds*float64(runtime.NumCPU())), runtime.NumCPU())
+	if ps, err := phases(ctx, dev.c, wr.GetID(), wr.GetRunID()); err == nil {
+		printPhases(ps)
+	} else {
+		fmt.Printf("  (no phases: %v)\n", err)
+	}
 	// The run's artifacts are checked; drop them to spare the disk.
 	_ = os.RemoveAll(filepath.Join(s3.dir, s3.bucket, "runs", runName))
 	return m, nil
