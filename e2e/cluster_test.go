@@ -11,6 +11,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/batchinfer/batchinfer/cluster"
+	"github.com/batchinfer/batchinfer/internal/procs"
 	"github.com/batchinfer/batchinfer/internal/storage"
 	"github.com/batchinfer/batchinfer/internal/testenv"
 	"github.com/batchinfer/batchinfer/platform"
@@ -40,9 +42,8 @@ func TestMain(m *testing.M) {
 
 // env is what the subtests of TestCluster share.
 type env struct {
-	bin      string
 	s3       *testenv.S3Server
-	dev      *devServer
+	dev      *cluster.DevServer
 	model    string // model bundle URI in S3
 	datasetA string // Parquet, shardsA row groups
 	datasetB string // CSV, rowsB rows
@@ -65,13 +66,13 @@ func TestCluster(t *testing.T) {
 		t.Skip("end-to-end test with server and worker processes; skipped with -short")
 	}
 	start := time.Now()
-	e := &env{bin: binaries(t)}
-	e.s3 = testenv.StartS3(t)
-	e.dev = startDevServer(t, e.bin)
-	t.Logf("dev server %s, S3 %s, ready after %v", e.dev.hostPort, e.s3.Endpoint, time.Since(start).Round(100*time.Millisecond))
+	bin := binaries(t)
+	e := &env{s3: testenv.StartS3(t)}
+	e.dev = startDevServer(t, bin)
+	t.Logf("dev server %s, S3 %s, ready after %v", e.dev.HostPort, e.s3.Endpoint, time.Since(start).Round(100*time.Millisecond))
 	e.upload(t)
 
-	e.dev.startWorkers(t, e.bin, "e2e-single", e.s3.Endpoint, 1, 2)
+	startWorkers(t, e.dev, "e2e-single", e.s3.Endpoint, 1, 2)
 	t0 := time.Now()
 	ref := readOutputs(t, "reference (1 worker)", e.run(t, "e2e-single", e.jobA("reference"), 3*time.Minute))
 	if ref.manifest.Shards != shardsA || ref.manifest.Rows != shardsA*groupRowsA {
@@ -145,7 +146,7 @@ func (e *env) jobA(name string) workflows.BatchPredictInput {
 // start starts a job on taskQueue.
 func (e *env) start(t *testing.T, taskQueue string, in workflows.BatchPredictInput) client.WorkflowRun {
 	t.Helper()
-	run, err := platform.StartJob(t.Context(), e.dev.c, taskQueue, in)
+	run, err := platform.StartJob(t.Context(), e.dev.Client, taskQueue, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,13 +177,13 @@ func (e *env) run(t *testing.T, taskQueue string, in workflows.BatchPredictInput
 // after the heartbeat timeout (15 s in this test's jobs).
 func (e *env) killWorker(t *testing.T, ref *runOutputs) {
 	ctx := t.Context()
-	ws := e.dev.startWorkers(t, e.bin, "e2e-kill", e.s3.Endpoint, 3, 2)
+	ws := startWorkers(t, e.dev, "e2e-kill", e.s3.Endpoint, 3, 2)
 	run := e.start(t, "e2e-kill", e.jobA("kill"))
 
-	var victim *workerProc
+	var victim *procs.Proc
 	var victimIdentity string
 	waitFor(t, 3*time.Minute, 25*time.Millisecond, "a worker executing a Predict that heartbeated", func() (bool, error) {
-		desc, err := e.dev.c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+		desc, err := e.dev.Client.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
 		if err != nil {
 			return false, err
 		}
@@ -194,13 +195,13 @@ func (e *env) killWorker(t *testing.T, ref *runOutputs) {
 				len(pa.GetHeartbeatDetails().GetPayloads()) == 0 {
 				continue
 			}
-			pid := identityPID(pa.GetLastWorkerIdentity())
+			pid := cluster.IdentityPID(pa.GetLastWorkerIdentity())
 			for _, w := range ws {
-				if w.pid() != pid {
+				if w.PID() != pid {
 					continue
 				}
 				var p workflows.Progress
-				v, err := e.dev.c.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.QueryProgress)
+				v, err := e.dev.Client.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.QueryProgress)
 				if err != nil {
 					return false, err
 				}
@@ -210,17 +211,17 @@ func (e *env) killWorker(t *testing.T, ref *runOutputs) {
 				if p.ShardsDone < 1 {
 					return false, nil
 				}
-				w.kill()
+				w.Kill()
 				victim, victimIdentity = w, pa.GetLastWorkerIdentity()
 				t.Logf("killed %s (pid %d) with SIGKILL while it ran Predict activity %s (attempt %d, heartbeat at %v); %d of %d shards done",
-					w.name, pid, pa.GetActivityId(), pa.GetAttempt(), pa.GetLastHeartbeatTime().AsTime().Format(time.RFC3339Nano), p.ShardsDone, p.ShardsTotal)
+					w.Name, pid, pa.GetActivityId(), pa.GetAttempt(), pa.GetLastHeartbeatTime().AsTime().Format(time.RFC3339Nano), p.ShardsDone, p.ShardsTotal)
 				return true, nil
 			}
 		}
 		return false, nil
 	})
-	if !victim.exited() {
-		t.Fatalf("%s is still running after SIGKILL", victim.name)
+	if !victim.Exited() {
+		t.Fatalf("%s is still running after SIGKILL", victim.Name)
 	}
 	killed := time.Now()
 	res := wait(t, run, 6*time.Minute)
@@ -231,7 +232,7 @@ func (e *env) killWorker(t *testing.T, ref *runOutputs) {
 	// Who did what, from the history: Predicts completed by at least two
 	// workers, and at least one retried after a heartbeat timeout and
 	// completed by another worker than the killed one.
-	acts := completedActivities(t, e.dev.c, run)
+	acts := completedActivities(t, e.dev.Client, run)
 	byWorker := map[string]int{}
 	retried := 0
 	for _, a := range acts {
@@ -261,7 +262,7 @@ func (e *env) killWorker(t *testing.T, ref *runOutputs) {
 // failing a fraction of the requests.
 func (e *env) faultProxy(t *testing.T, ref *runOutputs) {
 	proxy := testenv.NewFaultProxy(t, e.s3.Endpoint, testenv.FaultProxyOptions{Rate: 0.15})
-	e.dev.startWorkers(t, e.bin, "e2e-faults", proxy.URL, 2, 2)
+	startWorkers(t, e.dev, "e2e-faults", proxy.URL, 2, 2)
 	t0 := time.Now()
 	res := e.run(t, "e2e-faults", e.jobA("faults"), 4*time.Minute)
 	t.Logf("run through the fault proxy done in %v: %d requests, %d faults injected %v",

@@ -1,128 +1,38 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-
-	"github.com/batchinfer/batchinfer/platform"
+	"github.com/batchinfer/batchinfer/cluster"
+	"github.com/batchinfer/batchinfer/internal/procs"
+	"github.com/batchinfer/batchinfer/internal/storage"
 )
 
-// proc is a child process in its own process group, with its output in a
-// log file.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's result, valid after done
-}
+// The processes themselves are package cluster's and internal/procs's;
+// these adapters tie them to a test: failures end it, and the processes
+// are killed at its end, their logs printed when it failed.
 
-// startProc starts bin with args and env (appended to this process's
-// environment) in a new process group. The group is killed at the end of
-// the test and the process's log is printed when the test failed.
-func startProc(t *testing.T, name string, env []string, bin string, args ...string) *proc {
-	t.Helper()
-	logPath := filepath.Join(t.TempDir(), name+".log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		_ = f.Close()
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		_ = f.Close()
-		close(p.done)
-	}()
+// watch kills p with SIGKILL at the end of the test and prints the last
+// lines of its log when the test failed.
+func watch(t *testing.T, p *procs.Proc) {
 	t.Cleanup(func() {
-		p.kill()
+		p.Kill()
 		if t.Failed() {
-			t.Logf("--- log of %s (pid %d), last lines:\n%s", name, p.pid(), tail(logPath, 40))
+			t.Logf("--- log of %s (pid %d), last lines:\n%s", p.Name, p.PID(), p.Tail(procs.TailLines))
 		}
 	})
-	return p
 }
 
-func (p *proc) pid() int { return p.cmd.Process.Pid }
-
-// kill sends SIGKILL to the process group and waits (bounded) for the exit.
-func (p *proc) kill() {
-	_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-	}
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// waitFor polls cond every interval until it returns true, fails, or
-// timeout passes. No fixed sleeps: every wait in this package is bounded
-// polling.
+// waitFor polls cond every interval until it returns true, and fails the
+// test when it fails or timeout passes. No fixed sleeps: every wait in
+// this package is bounded polling.
 func waitFor(t *testing.T, timeout, interval time.Duration, what string, cond func() (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var last error
-	for {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		if err != nil {
-			last = err
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s (last error: %v)", timeout, what, last)
-		}
-		select {
-		case <-t.Context().Done():
-			t.Fatalf("test ended waiting for %s", what)
-		case <-tick.C:
-		}
+	if err := procs.Poll(t.Context(), timeout, interval, what, cond); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -151,132 +61,46 @@ func binaries(t *testing.T) string {
 }
 
 func buildBinaries() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("go env GOMOD: not inside the batchinfer module")
-	}
 	dir, err := os.MkdirTemp("", "batchinfer-e2e-bin-")
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "./worker", "./starter")
-	cmd.Dir = filepath.Dir(gomod)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if err := cluster.Build(dir); err != nil {
 		_ = os.RemoveAll(dir)
-		return "", fmt.Errorf("go build ./worker ./starter: %w\n%s", err, out)
+		return "", err
 	}
 	return dir, nil
 }
 
-// devServer is a `starter dev` process and a client of it.
-type devServer struct {
-	proc     *proc
-	hostPort string
-	c        client.Client
-}
-
-// startDevServer runs `starter dev` on free ports (in-memory store) and
-// waits until a client can describe the default namespace.
-func startDevServer(t *testing.T, bin string) *devServer {
+// startDevServer runs `starter dev` on free ports (in-memory store) until
+// the end of the test, its log in a temporary folder (the workers' too).
+func startDevServer(t *testing.T, bin string) *cluster.DevServer {
 	t.Helper()
-	p := startProc(t, "devserver", nil, filepath.Join(bin, "starter"), "dev", "--port", "-1", "--ui-port", "-1")
-	const prefix = "Temporal server: "
-	var hostPort string
-	waitFor(t, 90*time.Second, 50*time.Millisecond, "starter dev to print its address", func() (bool, error) {
-		if p.exited() {
-			t.Fatalf("starter dev exited: %v\n%s", p.err, tail(p.log, 40))
-		}
-		b, err := os.ReadFile(p.log)
-		if err != nil {
-			return false, err
-		}
-		i := bytes.Index(b, []byte(prefix))
-		if i < 0 {
-			return false, nil
-		}
-		line, _, ok := strings.Cut(string(b[i+len(prefix):]), "\n")
-		if !ok {
-			return false, nil
-		}
-		hostPort, _, _ = strings.Cut(line, " ")
-		return true, nil
-	})
-	opts := platform.ConnectOptions{Address: hostPort, Namespace: platform.DefaultNamespace}
-	c, err := opts.Dial(nil)
+	d, err := cluster.StartDevServer(t.Context(), t.TempDir(), bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.Close)
-	waitFor(t, 60*time.Second, 100*time.Millisecond, "the dev server to describe its namespace", func() (bool, error) {
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		defer cancel()
-		_, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: platform.DefaultNamespace})
-		return err == nil, err
-	})
-	return &devServer{proc: p, hostPort: hostPort, c: c}
-}
-
-// workerProc is one `worker` process.
-type workerProc struct {
-	*proc
+	watch(t, d.Proc)
+	t.Cleanup(d.Client.Close)
+	return d
 }
 
 // startWorkers starts n worker processes polling taskQueue, with S3
-// requests going to s3Endpoint, and waits until all of them poll the
-// activity task queue.
-func (d *devServer) startWorkers(t *testing.T, bin, taskQueue, s3Endpoint string, n, maxActivities int) []*workerProc {
+// requests going to s3Endpoint, until the end of the test, and waits until
+// all of them poll the activity task queue.
+func startWorkers(t *testing.T, d *cluster.DevServer, taskQueue, s3Endpoint string, n, maxActivities int) []*procs.Proc {
 	t.Helper()
-	env := []string{
-		platform.EnvAddress + "=" + d.hostPort,
-		platform.EnvNamespace + "=" + platform.DefaultNamespace,
-		"AWS_ENDPOINT_URL_S3=" + s3Endpoint,
-		"BATCHINFER_S3_PATH_STYLE=true",
-	}
-	var ws []*workerProc
-	for i := range n {
-		p := startProc(t, fmt.Sprintf("worker-%s-%d", taskQueue, i), env, filepath.Join(bin, "worker"),
-			"--task-queue", taskQueue,
-			"--max-concurrent-activities", strconv.Itoa(maxActivities),
-			"--metrics-addr=", "--log-level", "warn")
-		ws = append(ws, &workerProc{p})
-	}
-	waitFor(t, 60*time.Second, 100*time.Millisecond, fmt.Sprintf("%d workers to poll %s", n, taskQueue), func() (bool, error) {
-		for _, w := range ws {
-			if w.exited() {
-				t.Fatalf("%s exited: %v\n%s", w.name, w.err, tail(w.log, 40))
-			}
-		}
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		defer cancel()
-		resp, err := d.c.DescribeTaskQueue(ctx, taskQueue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
-		if err != nil {
-			return false, err
-		}
-		polling := map[int]bool{}
-		for _, p := range resp.GetPollers() {
-			polling[identityPID(p.GetIdentity())] = true
-		}
-		for _, w := range ws {
-			if !polling[w.pid()] {
-				return false, nil
-			}
-		}
-		return true, nil
+	ws, err := d.StartWorkers(t.Context(), cluster.WorkerOptions{
+		TaskQueue:               taskQueue,
+		Workers:                 n,
+		MaxConcurrentActivities: maxActivities,
+		Env:                     []string{storage.EnvEndpointS3 + "=" + s3Endpoint, storage.EnvS3PathStyle + "=true"},
 	})
-	return ws
-}
-
-// identityPID returns the process ID in a default SDK worker identity
-// ("pid@host@..."), or -1.
-func identityPID(identity string) int {
-	s, _, _ := strings.Cut(identity, "@")
-	pid, err := strconv.Atoi(s)
 	if err != nil {
-		return -1
+		t.Fatal(err)
 	}
-	return pid
+	for _, w := range ws {
+		watch(t, w)
+	}
+	return ws
 }

@@ -45,6 +45,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/batchinfer/batchinfer/cluster"
+	"github.com/batchinfer/batchinfer/internal/procs"
 	"github.com/batchinfer/batchinfer/internal/storage"
 	"github.com/batchinfer/batchinfer/platform"
 	"github.com/batchinfer/batchinfer/workflows"
@@ -141,10 +143,6 @@ func run(ctx context.Context, c config) (err error) {
 	fmt.Printf("load average before: %s\n", loadAvg())
 	fmt.Printf("%s, %d CPUs, %s/%s; %d rows x %d features; row groups of %d rows, ShardRows %d\n",
 		runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, c.rows, features, c.rowGroup, c.shardRows)
-	root, err := moduleRoot()
-	if err != nil {
-		return err
-	}
 	work := c.workDir
 	if work == "" {
 		if work, err = os.MkdirTemp("", "batchinfer-bench-e2e-"); err != nil {
@@ -163,22 +161,32 @@ func run(ctx context.Context, c config) (err error) {
 		}
 	}
 	t0 := time.Now()
-	if err := buildBinaries(root, bin); err != nil {
+	if err := cluster.Build(bin); err != nil {
 		return err
 	}
 	fmt.Printf("built worker and starter in %v\n", time.Since(t0).Round(100*time.Millisecond))
 
-	s3, err := startS3(logs, store)
+	s3, err := procs.StartS3(ctx, procs.S3Options{
+		Dir: store, LogDir: logs, Bucket: "bench", AccessKey: "batchinfer-bench", SecretKey: "batchinfer-bench-secret",
+	})
 	if err != nil {
 		return err
 	}
-	defer s3.proc.stop()
-	dev, err := startDevServer(logs, bin)
+	defer s3.Proc.Stop()
+	// The AWS variables of this process (the S3 client of the set-up) are
+	// inherited by the workers.
+	for _, kv := range s3.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := os.Setenv(k, v); err != nil {
+			return err
+		}
+	}
+	dev, err := cluster.StartDevServer(ctx, logs, bin)
 	if err != nil {
 		return err
 	}
-	defer dev.stop()
-	fmt.Printf("S3 (versitygw) %s, Temporal dev server %s\n", s3.endpoint, dev.hostPort)
+	defer dev.Stop()
+	fmt.Printf("S3 (versitygw) %s, Temporal dev server %s\n", s3.Endpoint, dev.HostPort)
 
 	helper := filepath.Join(work, "mlrun_method.py")
 	if err := os.WriteFile(helper, mlrunMethod, 0o644); err != nil {
@@ -190,7 +198,7 @@ func run(ctx context.Context, c config) (err error) {
 	}
 
 	t0 = time.Now()
-	datasetURI := s3.uri("data/batch.parquet")
+	datasetURI := s3.URI("data/batch.parquet")
 	csvPath := filepath.Join(work, "batch.csv")
 	pqBytes, csvBytes, err := writeBatch(ctx, datasetURI, csvPath, generator{seed: c.seed, stream: 2, drift: true}, c.rows, c.rowGroup)
 	if err != nil {
@@ -209,7 +217,7 @@ func run(ctx context.Context, c config) (err error) {
 		{"batchinfer, 1 worker, GOMAXPROCS=1", 1, 1},
 		{"batchinfer, 2 workers, GOMAXPROCS=1 each", 2, 1},
 	} {
-		m, err := runJob(ctx, c, dev, s3, logs, bin, r.name, r.workers, r.gomaxprocs, datasetURI, modelURI, len(ms))
+		m, err := runJob(ctx, c, dev, s3, r.name, r.workers, r.gomaxprocs, datasetURI, modelURI, len(ms))
 		if err != nil {
 			return err
 		}
@@ -229,9 +237,9 @@ func run(ctx context.Context, c config) (err error) {
 	_ = os.Remove(filepath.Join(work, "mlrun_result.csv"))
 	ms = append(ms, py)
 
-	if dhwm, err := dev.proc.peakRSS(); err == nil {
+	if dhwm, err := dev.Proc.PeakRSS(); err == nil {
 		fmt.Printf("\ninfrastructure (not counted): dev server peak RSS %s", mibStr(dhwm))
-		if shwm, err := s3.proc.peakRSS(); err == nil {
+		if shwm, err := s3.Proc.PeakRSS(); err == nil {
 			fmt.Printf(", versitygw %s", mibStr(shwm))
 		}
 		fmt.Println()
@@ -244,7 +252,7 @@ func run(ctx context.Context, c config) (err error) {
 // prepareModel trains (or takes from the cache) the model, registers the
 // bundle with the training set's statistics and uploads it to S3. It
 // returns the bundle URI in S3 and the local bundle.json and model paths.
-func prepareModel(ctx context.Context, c config, work, bin, helper string, s3 *s3Server) (uri, bundleJSON, modelPath string, err error) {
+func prepareModel(ctx context.Context, c config, work, bin, helper string, s3 *procs.S3Server) (uri, bundleJSON, modelPath string, err error) {
 	const trees, depth = 100, 6
 	t0 := time.Now()
 	trainCSV := filepath.Join(work, "train.csv")
@@ -287,38 +295,38 @@ func prepareModel(ctx context.Context, c config, work, bin, helper string, s3 *s
 		if err != nil {
 			return "", "", "", err
 		}
-		if err := storage.WriteFile(ctx, s3.uri("models/bench/"+e.Name()), b); err != nil {
+		if err := storage.WriteFile(ctx, s3.URI("models/bench/"+e.Name()), b); err != nil {
 			return "", "", "", err
 		}
 	}
-	return s3.uri("models/bench/bundle.json"), filepath.Join(bundle, "bundle.json"), modelPath, nil
+	return s3.URI("models/bench/bundle.json"), filepath.Join(bundle, "bundle.json"), modelPath, nil
 }
 
 // runJob runs the job on fresh worker processes and measures it.
-func runJob(ctx context.Context, c config, dev *devServer, s3 *s3Server, logs, bin, name string, workers, gomaxprocs int, dataset, model string, n int) (measurement, error) {
+func runJob(ctx context.Context, c config, dev *cluster.DevServer, s3 *procs.S3Server, name string, workers, gomaxprocs int, dataset, model string, n int) (measurement, error) {
 	m := measurement{name: name, workers: workers, procs: "all"}
 	if gomaxprocs > 0 {
 		m.procs = fmt.Sprint(gomaxprocs)
 	}
 	fmt.Printf("\n== %s\n", name)
 	queue := fmt.Sprintf("bench-%d", n)
-	ws, err := dev.startWorkers(logs, bin, queue, workers, gomaxprocs)
+	ws, err := dev.StartWorkers(ctx, cluster.WorkerOptions{TaskQueue: queue, Workers: workers, GOMAXPROCS: gomaxprocs})
 	if err != nil {
 		return m, err
 	}
 	defer func() {
 		for _, w := range ws {
-			w.stop()
+			w.Stop()
 		}
 	}()
 	runName := fmt.Sprintf("run-%d", n)
 	in := workflows.BatchPredictInput{
-		Dataset: []string{dataset}, Model: model, ArtifactPath: s3.uri("runs/" + runName), BatchID: runName,
+		Dataset: []string{dataset}, Model: model, ArtifactPath: s3.URI("runs/" + runName), BatchID: runName,
 		PerformDriftAnalysis: "true", ShardRows: c.shardRows,
 	}
 	infra0 := infraCPU(dev, s3)
 	t0 := time.Now()
-	wr, err := platform.StartJob(ctx, dev.c, queue, in)
+	wr, err := platform.StartJob(ctx, dev.Client, queue, in)
 	if err != nil {
 		return m, err
 	}
@@ -331,10 +339,10 @@ func runJob(ctx context.Context, c config, dev *devServer, s3 *s3Server, logs, b
 	m.cpu = infraCPU(dev, s3).minus(infra0)
 	for _, w := range ws {
 		// Fresh processes: their whole CPU time, start-up included (well under 0.1 s).
-		if s, err := w.cpuSeconds(); err == nil {
+		if s, err := w.CPUSeconds(); err == nil {
 			m.cpu.workers += s
 		}
-		rss, err := w.peakRSS()
+		rss, err := w.PeakRSS()
 		if err != nil {
 			return m, err
 		}
@@ -364,7 +372,7 @@ func runJob(ctx context.Context, c config, dev *devServer, s3 *s3Server, logs, b
 		fmt.Printf("  (no phases: %v)\n", err)
 	}
 	// The run's artifacts are checked; drop them to spare the disk.
-	_ = os.RemoveAll(filepath.Join(s3.dir, s3.bucket, "runs", runName))
+	_ = os.RemoveAll(filepath.Join(s3.Dir, s3.Bucket, "runs", runName))
 	return m, nil
 }
 
@@ -379,10 +387,10 @@ func (c cpuUse) minus(o cpuUse) cpuUse {
 
 // infraCPU reads the CPU time used so far by the S3 server and the dev
 // server (0 where it cannot be read).
-func infraCPU(dev *devServer, s3 *s3Server) cpuUse {
+func infraCPU(dev *cluster.DevServer, s3 *procs.S3Server) cpuUse {
 	var c cpuUse
-	c.s3, _ = s3.proc.cpuSeconds()
-	c.dev, _ = dev.proc.cpuSeconds()
+	c.s3, _ = s3.Proc.CPUSeconds()
+	c.dev, _ = dev.Proc.CPUSeconds()
 	return c
 }
 
