@@ -61,6 +61,7 @@ type config struct {
 	seed                      uint64
 	python, cacheDir, workDir string
 	keep                      bool
+	chunkRows                 int64
 	mlrun                     bool // run MLRun's method (false: batchinfer runs and scaling only)
 }
 
@@ -72,6 +73,7 @@ func main() {
 	flag.IntVar(&c.trainRows, "train-rows", 100_000, "training rows (model and reference statistics)")
 	flag.IntVar(&c.rowGroup, "row-group", 0, "rows per Parquet row group of the batch (default: about rows/2/shards, at most 131,072)")
 	flag.Int64Var(&c.shardRows, "shard-rows", 0, "ShardRows of the job, rows per Predict shard (default: whole row groups for about rows/400,000 shards, 8 to 24)")
+	flag.Int64Var(&c.chunkRows, "chunk-rows", 0, "ChunkRows of the job, rows per result-set part (default: the workflow's)")
 	seed := flag.Uint64("seed", 1, "data seed")
 	flag.StringVar(&c.python, "python", "/usr/bin/python3", "python with pandas, numpy and xgboost (Debian's)")
 	flag.StringVar(&c.cacheDir, "cache", "", "model cache folder (default os.UserCacheDir()/batchinfer-bench)")
@@ -322,7 +324,7 @@ func runJob(ctx context.Context, c config, dev *cluster.DevServer, s3 *procs.S3S
 	runName := fmt.Sprintf("run-%d", n)
 	in := workflows.BatchPredictInput{
 		Dataset: []string{dataset}, Model: model, ArtifactPath: s3.URI("runs/" + runName), BatchID: runName,
-		PerformDriftAnalysis: "true", ShardRows: c.shardRows,
+		PerformDriftAnalysis: "true", ShardRows: c.shardRows, ChunkRows: c.chunkRows,
 	}
 	infra0 := infraCPU(dev, s3)
 	t0 := time.Now()
@@ -366,7 +368,7 @@ func runJob(ctx context.Context, c config, dev *cluster.DevServer, s3 *procs.S3S
 		m.rows, manifest.Shards, len(manifest.Parts), m.seconds, rate(m.rate()), m.drift, strings.Join(rss, ", "))
 	fmt.Printf("CPU seconds: workers %.1f, versitygw %.1f, dev server %.1f (%.0f%% of the machine's %d cores over the run)\n",
 		m.cpu.workers, m.cpu.s3, m.cpu.dev, 100*m.cpu.total()/(m.seconds*float64(runtime.NumCPU())), runtime.NumCPU())
-	if ps, err := phases(ctx, dev.c, wr.GetID(), wr.GetRunID()); err == nil {
+	if ps, err := phases(ctx, dev.Client, wr.GetID(), wr.GetRunID()); err == nil {
 		printPhases(ps)
 	} else {
 		fmt.Printf("  (no phases: %v)\n", err)
