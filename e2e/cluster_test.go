@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/batchinfer/batchinfer/cluster"
 	"github.com/batchinfer/batchinfer/internal/procs"
@@ -180,9 +182,28 @@ func (e *env) killWorker(t *testing.T, ref *runOutputs) {
 	ws := startWorkers(t, e.dev, "e2e-kill", e.s3.Endpoint, 3, 2)
 	run := e.start(t, "e2e-kill", e.jobA("kill"))
 
+	// The kill must land inside a Predict: pick a started Predict that has
+	// heartbeated (the SDK sends the first heartbeat at once and throttles
+	// the next ones, so its details are often the first), on a live worker,
+	// and kill that worker at once: only a describe call separates the
+	// check from the kill (a Predict here takes a tenth of a second or so). If the Predict still
+	// completed before the kill (it is gone from the pending activities
+	// afterwards), try again on another worker.
+	victims := map[string]bool{} // identities of killed workers
 	var victim *procs.Proc
-	var victimIdentity string
-	waitFor(t, 3*time.Minute, 25*time.Millisecond, "a worker executing a Predict that heartbeated", func() (bool, error) {
+	pending := func(id, identity string) (bool, error) {
+		desc, err := e.dev.Client.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+		if err != nil {
+			return false, err
+		}
+		for _, pa := range desc.GetPendingActivities() {
+			if pa.GetActivityId() == id && pa.GetLastWorkerIdentity() == identity {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	waitFor(t, 3*time.Minute, 5*time.Millisecond, "a worker executing a Predict that heartbeated", func() (bool, error) {
 		desc, err := e.dev.Client.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
 		if err != nil {
 			return false, err
@@ -191,30 +212,33 @@ func (e *env) killWorker(t *testing.T, ref *runOutputs) {
 			t.Fatalf("the run ended (%v) before a worker could be killed in the middle of a Predict", st)
 		}
 		for _, pa := range desc.GetPendingActivities() {
+			hb := pa.GetHeartbeatDetails().GetPayloads()
 			if pa.GetActivityType().GetName() != "Predict" || pa.GetState() != enumspb.PENDING_ACTIVITY_STATE_STARTED ||
-				len(pa.GetHeartbeatDetails().GetPayloads()) == 0 {
+				len(hb) == 0 || victims[pa.GetLastWorkerIdentity()] {
 				continue
+			}
+			var progress struct{ NextChunk int }
+			if err := converter.GetDefaultDataConverter().FromPayload(hb[0], &progress); err != nil {
+				return false, fmt.Errorf("heartbeat details of Predict %s: %w", pa.GetActivityId(), err)
 			}
 			pid := cluster.IdentityPID(pa.GetLastWorkerIdentity())
 			for _, w := range ws {
-				if w.PID() != pid {
+				if w.PID() != pid || w.Exited() {
 					continue
 				}
-				var p workflows.Progress
-				v, err := e.dev.Client.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.QueryProgress)
+				w.Kill()
+				victims[pa.GetLastWorkerIdentity()] = true
+				hit, err := pending(pa.GetActivityId(), pa.GetLastWorkerIdentity())
 				if err != nil {
 					return false, err
 				}
-				if err := v.Get(&p); err != nil {
-					return false, err
+				t.Logf("killed %s (pid %d) with SIGKILL while it ran Predict activity %s (attempt %d, next chunk %d, heartbeat at %v); still pending after the kill: %v",
+					w.Name, pid, pa.GetActivityId(), pa.GetAttempt(), progress.NextChunk,
+					pa.GetLastHeartbeatTime().AsTime().Format(time.RFC3339Nano), hit)
+				if !hit && len(victims) < len(ws)-1 {
+					return false, nil // it finished first: another worker
 				}
-				if p.ShardsDone < 1 {
-					return false, nil
-				}
-				w.Kill()
-				victim, victimIdentity = w, pa.GetLastWorkerIdentity()
-				t.Logf("killed %s (pid %d) with SIGKILL while it ran Predict activity %s (attempt %d, heartbeat at %v); %d of %d shards done",
-					w.Name, pid, pa.GetActivityId(), pa.GetAttempt(), pa.GetLastHeartbeatTime().AsTime().Format(time.RFC3339Nano), p.ShardsDone, p.ShardsTotal)
+				victim = w
 				return true, nil
 			}
 		}
@@ -241,7 +265,7 @@ func (e *env) killWorker(t *testing.T, ref *runOutputs) {
 		}
 		byWorker[a.identity]++
 		if a.attempt > 1 {
-			if a.identity == victimIdentity {
+			if victims[a.identity] {
 				t.Errorf("Predict %s attempt %d completed by the killed worker %s", a.id, a.attempt, a.identity)
 			}
 			if a.heartbeatTimeout {
