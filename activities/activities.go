@@ -50,8 +50,10 @@ const maxStatsBytes = 256 << 20
 // LoadDataset resolves the dataset and the model and checks that they fit:
 // every file readable and of one schema, at least one row, drop columns
 // valid, the model's features present and numeric, no prediction column
-// already in the dataset. It copies the reference statistics (the sample set
-// statistics, else the bundle's feature_stats) into the run folder.
+// already in the dataset, categorical column declarations valid (resolved
+// with the bundle's into LoadDatasetResult.CategoricalColumns). It copies
+// the reference statistics (the sample set statistics, else the bundle's
+// feature_stats) into the run folder.
 func (a *Activities) LoadDataset(ctx context.Context, in LoadDatasetInput) (*LoadDatasetResult, error) {
 	return guard(func() (*LoadDatasetResult, error) { return a.loadDataset(ctx, in) })
 }
@@ -96,6 +98,9 @@ func (a *Activities) loadDataset(ctx context.Context, in LoadDatasetInput) (*Loa
 	}
 	for _, i := range plan.Features {
 		res.Features = append(res.Features, r.Schema().Field(i).Name)
+	}
+	if res.CategoricalColumns, err = scoring.ResolveCategorical(plan, m, in.CategoricalColumns); err != nil {
+		return nil, err
 	}
 	if err := scoring.WriteManifest(ctx, res.Manifest, manifest); err != nil {
 		return nil, err
@@ -199,19 +204,20 @@ func (a *Activities) Predict(ctx context.Context, in PredictInput) (*PredictResu
 		hb := a.heartbeater(ctx)
 		progress := resume
 		res, err := scoring.ScoreShard(ctx, scoring.ShardInput{
-			Manifest:     manifest,
-			Shard:        in.Shard,
-			Model:        m,
-			DropColumns:  in.DropColumns,
-			LabelColumns: in.LabelColumns,
-			PredictProba: in.PredictProba,
-			ResultSet:    in.ResultSet,
-			Format:       in.ResultFormat,
-			Reference:    ref,
-			Partials:     in.Partials,
-			ChunkRows:    in.ChunkRows,
-			StartChunk:   resume.NextChunk,
-			Threads:      a.Threads,
+			Manifest:           manifest,
+			Shard:              in.Shard,
+			Model:              m,
+			DropColumns:        in.DropColumns,
+			LabelColumns:       in.LabelColumns,
+			PredictProba:       in.PredictProba,
+			ResultSet:          in.ResultSet,
+			Format:             in.ResultFormat,
+			Reference:          ref,
+			Partials:           in.Partials,
+			CategoricalColumns: in.CategoricalColumns,
+			ChunkRows:          in.ChunkRows,
+			StartChunk:         resume.NextChunk,
+			Threads:            a.Threads,
 			OnChunk: func(chunk int, rows int64) {
 				progress = shardProgress{NextChunk: chunk + 1, Rows: rows}
 				activity.RecordHeartbeat(ctx, progress) // never throttled away: it is the resume point

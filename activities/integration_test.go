@@ -1,7 +1,9 @@
 package activities_test
 
 import (
+	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,8 @@ import (
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/batchinfer/batchinfer/activities"
+	"github.com/batchinfer/batchinfer/internal/drift"
+	"github.com/batchinfer/batchinfer/internal/scoring"
 	"github.com/batchinfer/batchinfer/platform"
 	"github.com/batchinfer/batchinfer/workflows"
 )
@@ -88,6 +92,9 @@ func TestBadInputFailsAtOnce(t *testing.T) {
 		{name: "bad drop column", dataset: writeFile(t, dir, "ok3.csv", good), model: model,
 			modify:  func(in *workflows.BatchPredictInput) { in.DropColumns = []string{"nonexistent"} },
 			errType: activities.ErrTypeBadParameter, want: []string{"nonexistent"}},
+		{name: "unknown categorical column", dataset: writeFile(t, dir, "ok5.csv", good), model: model,
+			modify:  func(in *workflows.BatchPredictInput) { in.CategoricalColumns = []string{"feat_4", "nope"} },
+			errType: activities.ErrTypeBadParameter, want: []string{"nope", "not a result-set column"}},
 		{name: "drift required without reference", dataset: writeFile(t, dir, "ok4.csv", good), model: bareModel,
 			modify:  func(in *workflows.BatchPredictInput) { in.PerformDriftAnalysis = "true" },
 			errType: activities.ErrTypeNoReference, want: []string{"sample-set-statistics"}},
@@ -203,5 +210,136 @@ func TestMLRunModelFolderAsReference(t *testing.T) {
 	}
 	if !res.DriftPerformed || res.FeatureStatus["feat_1"] != "DRIFT_DETECTED" || res.FeatureStatus["labels"] == "" {
 		t.Fatalf("drift against the MLRun feature_stats: %+v", res)
+	}
+}
+
+// TestCategoricalColumnsOnRealServer: a bundle registered with feat_4 (an
+// integer column, read from CSV as float) declared categorical, and a run
+// that also declares its prediction column categorical. feat_4's batch
+// statistics are a frequency table, compared with the reference table by
+// the categorical drift (drift_extended_results.json); as drift-spec
+// section 3 says (MLRun compares histograms only), neither categorical
+// column is in features_drift_results.json. The prediction column, whose
+// reference (the training labels) is numeric, is reported as of differing
+// kinds. Expected values from pandas 1.5.3 / scipy 1.10.1:
+//
+//	t = train.feat_4.value_counts(); b = batch.feat_4.value_counts()
+//	P, Q = t/t.sum(), b/b.sum() over the union of values
+//	tvd = 0.5*abs(P-Q).sum(); hellinger = sqrt(1 - sqrt(P*Q).sum())
+//	scipy.stats.chi2_contingency([t, b], correction=False)
+//
+// to 1e-12 (sums of ten terms).
+func TestCategoricalColumnsOnRealServer(t *testing.T) {
+	c := startServer(t)
+	bundleDir := filepath.Join(t.TempDir(), "bundle")
+	if _, err := scoring.RegisterModel(t.Context(), scoring.RegisterInput{
+		Model:              filepath.Join(demoDir, "model", "model.json"),
+		TrainingSet:        []string{filepath.Join(demoDir, "train.csv")},
+		LabelColumns:       []string{"labels"},
+		CategoricalColumns: []string{"feat_4"},
+		To:                 bundleDir,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := platform.StartJob(t.Context(), c, activities.TaskQueue, workflows.BatchPredictInput{
+		Dataset:            []string{filepath.Join(demoDir, "batch.csv")},
+		Model:              bundleDir,
+		ArtifactPath:       t.TempDir(),
+		ShardBytes:         100_000, // several shards, whose partials must merge
+		CategoricalColumns: []string{"labels"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.BatchPredictResult
+	if err := run.Get(t.Context(), &res); err != nil {
+		t.Fatal(err)
+	}
+	read := func(key string, v any) {
+		t.Helper()
+		b, err := os.ReadFile(res.Artifacts[key])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+	}
+
+	var ds map[string]struct {
+		Hist        any `json:"hist"`
+		Frequencies *struct {
+			Exact  bool            `json:"exact"`
+			Values [][]json.Number `json:"values"`
+		} `json:"frequencies"`
+	}
+	read("dataset_statistics", &ds)
+	for name, want := range map[string]string{
+		"feat_4": "4:1050 3:1024 1:1018 8:1010 2:1002 5:999 0:988 7:988 9:986 6:935",
+		"labels": "0:8848 1:1152", // XGBoost's predicted classes (expected_drift.json)
+	} {
+		f := ds[name].Frequencies
+		if f == nil || ds[name].Hist != nil || !f.Exact {
+			t.Fatalf("%s: want an exact frequency table and no hist, got %+v", name, ds[name])
+		}
+		var got []string
+		for _, kv := range f.Values {
+			got = append(got, string(kv[0])+":"+string(kv[1]))
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s table %v, pandas %s", name, got, want)
+		}
+	}
+	if ds["feat_3"].Hist == nil {
+		t.Error("feat_3 must keep its histogram")
+	}
+
+	var fd map[string]float64
+	read("features_drift_results", &fd)
+	if len(fd) != 4 || fd["feat_4"] != 0 || fd["labels"] != 0 || fd["feat_1"] == 0 {
+		t.Errorf("features_drift_results %v: want feat_0..feat_3 only", fd)
+	}
+	var ext struct {
+		Features map[string]struct {
+			Categorical *struct {
+				TVD       float64 `json:"tvd"`
+				Hellinger float64 `json:"hellinger"`
+				LInf      float64 `json:"linf"`
+				ChiSquare float64 `json:"chi_square"`
+				P         float64 `json:"chi_square_p_value"`
+				DoF       int     `json:"chi_square_dof"`
+				Unseen    int     `json:"unseen_count"`
+				Status    string  `json:"status"`
+			} `json:"categorical"`
+		} `json:"features"`
+	}
+	read("drift_extended_results", &ext)
+	cat := ext.Features["feat_4"].Categorical
+	if cat == nil {
+		t.Fatalf("feat_4 has no categorical drift: %+v", ext.Features["feat_4"])
+	}
+	for _, tc := range []struct {
+		k         string
+		got, want float64
+	}{
+		{"tvd", cat.TVD, 0.0162},
+		{"hellinger", cat.Hellinger, 0.014612831982113479},
+		{"linf", cat.LInf, 0.009599999999999997},
+		{"chi_square", cat.ChiSquare, 8.538206486945516},
+		{"p", cat.P, 0.4809447448305797},
+	} {
+		if math.Abs(tc.got-tc.want) > 1e-12 {
+			t.Errorf("feat_4 %s = %.17g, want %.17g", tc.k, tc.got, tc.want)
+		}
+	}
+	if cat.DoF != 9 || cat.Unseen != 0 || cat.Status != "NO_DRIFT" {
+		t.Errorf("feat_4 categorical drift %+v", cat)
+	}
+	notes := map[string]string{}
+	for _, f := range res.Features {
+		notes[f.Name] = f.Note
+	}
+	if notes["labels"] != drift.NoteKindsDiffer {
+		t.Errorf("labels note %q, want %q", notes["labels"], drift.NoteKindsDiffer)
 	}
 }

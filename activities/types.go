@@ -53,6 +53,11 @@ type LoadDatasetInput struct {
 	RunDir              string // {artifact_path}/{run_id}: where the manifest and reference copy go
 	ShardRows           int64  // Parquet rows per shard (0: default)
 	ShardBytes          int64  // CSV/JSON Lines bytes per shard (0: default)
+	// CategoricalColumns names result-set columns declared categorical for
+	// this run (frequency tables instead of histograms); each must be a
+	// dataset column kept after DropColumns or a classifier's prediction
+	// column. See LoadDatasetResult.CategoricalColumns for the precedence.
+	CategoricalColumns []string
 }
 
 // LoadDatasetResult describes the validated, planned job. Fields may be
@@ -72,6 +77,12 @@ type LoadDatasetResult struct {
 	// into the run folder, or "" when drift analysis is skipped.
 	ReferenceStatistics string
 	DriftNote           string // why drift analysis is skipped, when it is
+	// CategoricalColumns are the result-set columns declared categorical,
+	// in result-set order: those of LoadDatasetInput.CategoricalColumns
+	// plus the model bundle's categorical_columns. Predict also describes
+	// as categorical every column the reference statistics describe so; a
+	// column is numeric only when none of the three says categorical.
+	CategoricalColumns []string
 }
 
 // PredictInput scores one shard of the manifest. Fields may be added but
@@ -90,6 +101,10 @@ type PredictInput struct {
 	ReferenceStatistics string
 	Partials            string // folder URI of the partial statistics files
 	ChunkRows           int64  // rows per chunk (the unit of resumption); 0: default
+	// CategoricalColumns names the result-set columns described as
+	// categorical besides those the reference describes so
+	// (LoadDatasetResult.CategoricalColumns); the same for every shard.
+	CategoricalColumns []string
 }
 
 // PredictResult summarises one shard. Fields may be added but never

@@ -42,6 +42,7 @@ type jobFlags struct {
 	shardRows      int64
 	shardBytes     int64
 	maxParallel    int
+	categorical    []string
 }
 
 // jobFlagNames are the flags of jobFlags, i.e. the keys of a job spec.
@@ -49,7 +50,7 @@ var jobFlagNames = []string{
 	"dataset", "inline-sample", "feature-columns", "model", "label-columns", "drop-columns",
 	"result-set", "result-format", "artifact-path", "sample-set-statistics", "drift-threshold",
 	"possible-drift-threshold", "perform-drift-analysis", "batch-id", "predict-proba", "job",
-	"shard-rows", "shard-bytes", "max-parallel",
+	"shard-rows", "shard-bytes", "max-parallel", "categorical-columns",
 }
 
 func (j *jobFlags) register(cmd *cobra.Command) {
@@ -73,6 +74,7 @@ func (j *jobFlags) register(cmd *cobra.Command) {
 	f.Int64Var(&j.shardRows, "shard-rows", 0, fmt.Sprintf("rows per Parquet shard, a unit of Predict work (default %d)", workflows.DefaultShardRows))
 	f.Int64Var(&j.shardBytes, "shard-bytes", 0, fmt.Sprintf("bytes per CSV / JSON Lines shard, cut at record boundaries (default %d)", workflows.DefaultShardBytes))
 	f.IntVar(&j.maxParallel, "max-parallel", 0, fmt.Sprintf("shards predicted at once (default %d)", workflows.DefaultMaxParallel))
+	f.StringSliceVar(&j.categorical, "categorical-columns", nil, "result-set columns described by frequency tables instead of histograms, e.g. integer codes (names; comma-separated or repeated), in addition to the bundle's categorical_columns and the columns the reference statistics describe as categorical; their drift is the categorical comparison (drift_extended_results.json)")
 }
 
 // input validates the flags and builds the workflow input. Local paths
@@ -123,6 +125,7 @@ func (j *jobFlags) input(ctx context.Context) (workflows.BatchPredictInput, erro
 		ShardRows:              j.shardRows,
 		ShardBytes:             j.shardBytes,
 		MaxParallel:            j.maxParallel,
+		CategoricalColumns:     j.categorical,
 	}
 	if j.sampleStats != "" {
 		in.SampleSetStatistics = mustAbs(j.sampleStats)

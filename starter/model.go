@@ -30,9 +30,16 @@ the framework, format, input features (names and types), output (label)
 names and feature_stats, the statistics of every training column, label
 included, in MLRun's shape. 'starter run --model DIR' then uses them as the
 drift reference. The training set is read like a dataset (CSV, Parquet,
-JSON Lines, a folder, a URL).`,
-		Example: `  starter model register --model model.json --training-set train.csv --label-columns labels --to ./my-model`,
-		Args:    cobra.NoArgs,
+JSON Lines, a folder, a URL).
+
+--categorical-columns declares integer-valued columns (codes, ratings,
+classes) categorical: their statistics are frequency tables (count, unique,
+top, freq and the value counts) instead of histograms, runs describe them
+the same way, and their drift is the categorical comparison
+(drift_extended_results.json) rather than MLRun's histogram one.`,
+		Example: `  starter model register --model model.json --training-set train.csv --label-columns labels --to ./my-model
+  starter model register --model model.json --training-set train.csv --label-columns labels --categorical-columns store_id,rating --to ./my-model`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in.TrainingSet = training
 			for i, t := range in.TrainingSet {
@@ -44,6 +51,9 @@ JSON Lines, a folder, a URL).`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Wrote model bundle %s\n  framework %s (%s), objective %s\n  %d input features, label %v\n  reference statistics of %d columns over %d training rows\n",
 				in.To, res.Spec.Framework, res.Spec.Format, res.Spec.Objective, len(res.Spec.Inputs), in.LabelColumns, res.Columns, res.Rows)
+			if len(res.Spec.CategoricalColumns) > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "  categorical columns %v\n", res.Spec.CategoricalColumns)
+			}
 			return nil
 		},
 	}
@@ -52,6 +62,7 @@ JSON Lines, a folder, a URL).`,
 	f.StringArrayVar(&training, "training-set", nil, "training set the reference statistics are computed from (file, folder or URL; repeatable)")
 	f.StringSliceVar(&in.LabelColumns, "label-columns", nil, "label column(s) of the training set; prediction columns will carry these names")
 	f.StringSliceVar(&in.DropColumns, "drop-columns", nil, "training columns that are neither features nor labels (names or 0-based positions)")
+	f.StringSliceVar(&in.CategoricalColumns, "categorical-columns", nil, "training columns whose statistics are frequency tables instead of histograms, e.g. integer codes (names; comma-separated or repeated); a float column must hold only integral values (3.0 counts as \"3\"), a label column only for a classifier; recorded in bundle.json as categorical_columns")
 	f.StringVar(&in.To, "to", "", "bundle folder to write (created; existing bundle files are replaced)")
 	for _, name := range []string{"model", "training-set", "label-columns", "to"} {
 		_ = cmd.MarkFlagRequired(name)

@@ -69,6 +69,7 @@ predict-proba: true
 job: churn
 shard-bytes: 1000000
 max-parallel: 4
+categorical-columns: [feat_4, labels]
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +80,20 @@ max-parallel: 4
 	if !slices.Equal(in.Dataset, []string{"/data/a.csv", "/data/b.csv"}) || in.Model != model ||
 		!slices.Equal(in.LabelColumns, []string{"churn", "churn_b"}) || !slices.Equal(in.DropColumns, []string{"0", "customer_id"}) ||
 		in.ArtifactPath != arts || in.PossibleDriftThreshold != 0.4 || !in.PredictProba || in.Job != "churn" ||
-		in.ShardBytes != 1000000 || in.MaxParallel != 4 {
+		in.ShardBytes != 1000000 || in.MaxParallel != 4 || !slices.Equal(in.CategoricalColumns, []string{"feat_4", "labels"}) {
 		t.Errorf("from YAML: %+v", in)
+	}
+	if spec := inputSpec(in); !slices.Equal(spec["categorical-columns"].([]any), []any{"feat_4", "labels"}) {
+		t.Errorf("inputSpec (kept by schedule update) categorical-columns = %v", spec["categorical-columns"])
 	}
 	if in.DriftThreshold != 0.65 {
 		t.Errorf("drift threshold %v: the command line must win over the spec", in.DriftThreshold)
+	}
+	// Comma-separated and repeated on the command line.
+	in, err = specInput(t, "--dataset", "/data/a.csv", "--model", model, "--artifact-path", arts,
+		"--categorical-columns", "store,rating", "--categorical-columns", "region")
+	if err != nil || !slices.Equal(in.CategoricalColumns, []string{"store", "rating", "region"}) {
+		t.Errorf("--categorical-columns: %v, %v", in.CategoricalColumns, err)
 	}
 
 	js := filepath.Join(dir, "job.json")

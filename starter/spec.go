@@ -178,5 +178,6 @@ func inputSpec(in workflows.BatchPredictInput) map[string]any {
 	put("shard-rows", in.ShardRows, in.ShardRows == 0)
 	put("shard-bytes", in.ShardBytes, in.ShardBytes == 0)
 	put("max-parallel", in.MaxParallel, in.MaxParallel == 0)
+	put("categorical-columns", list(in.CategoricalColumns), len(in.CategoricalColumns) == 0)
 	return m
 }

@@ -61,6 +61,16 @@ type BatchPredictInput struct {
 	// before Temporal retries it elsewhere (a worker that died); 0 means
 	// DefaultHeartbeatTimeout.
 	HeartbeatTimeout time.Duration
+	// CategoricalColumns names result-set columns (dataset columns kept
+	// after DropColumns, or a classifier's prediction column) whose
+	// statistics are frequency tables instead of histograms, e.g. integer
+	// codes. A column is categorical when this list, the model bundle's
+	// categorical_columns or the reference statistics (categorical stats
+	// for it) say so; nothing forces a column numeric. Categorical columns
+	// drift by the categorical comparison (drift_extended_results.json),
+	// not in MLRun's drift_results/features_drift_results, which compare
+	// histograms only. Empty: the bundle and reference decide.
+	CategoricalColumns []string
 }
 
 // DefaultHeartbeatTimeout bounds how long a dead worker's shard waits
@@ -332,6 +342,7 @@ func BatchPredict(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResu
 			RunDir:              runDir,
 			ShardRows:           in.ShardRows,
 			ShardBytes:          in.ShardBytes,
+			CategoricalColumns:  in.CategoricalColumns,
 		}).Get(ctx, &loaded)
 	if err != nil {
 		return nil, err
@@ -351,6 +362,7 @@ func BatchPredict(ctx workflow.Context, in BatchPredictInput) (*BatchPredictResu
 		ReferenceStatistics: loaded.ReferenceStatistics,
 		Partials:            joinURI(runDir, "_partials"),
 		ChunkRows:           in.ChunkRows,
+		CategoricalColumns:  loaded.CategoricalColumns,
 	}
 	chunks, err := r.predictAll(tmpl, loaded.Shards)
 	if err != nil {

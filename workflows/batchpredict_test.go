@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -163,6 +164,43 @@ func TestBatchPredictFansOutWithinBound(t *testing.T) {
 	_ = env.GetWorkflowResult(&res)
 	if res.Rows != 10*shards {
 		t.Errorf("rows %d", res.Rows)
+	}
+}
+
+// The run's categorical columns go to LoadDataset, and the columns it
+// resolves (run's plus bundle's) go to every Predict, unchanged, so that
+// all shards describe each column with the same kind.
+func TestBatchPredictPassesCategoricalColumns(t *testing.T) {
+	env, acts := newEnv(t)
+	const shards = 5
+	loaded := loadedWith(shards)
+	loaded.CategoricalColumns = []string{"a", "y"}
+	env.OnActivity(acts.LoadDataset, mock.Anything, mock.MatchedBy(func(in activities.LoadDatasetInput) bool {
+		return slices.Equal(in.CategoricalColumns, []string{"a"})
+	})).Return(loaded, nil).Once()
+	var mu sync.Mutex
+	got := map[int][]string{}
+	env.OnActivity(acts.Predict, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PredictInput) (*activities.PredictResult, error) {
+			mu.Lock()
+			got[in.Shard] = in.CategoricalColumns
+			mu.Unlock()
+			return &activities.PredictResult{Rows: 10, Chunks: 1}, nil
+		})
+	mockRest(env, acts)
+	in := validInput()
+	in.CategoricalColumns = []string{"a"}
+	env.ExecuteWorkflow(BatchPredict, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != shards {
+		t.Fatalf("predicted %d shards", len(got))
+	}
+	for shard, cols := range got {
+		if !slices.Equal(cols, []string{"a", "y"}) {
+			t.Errorf("shard %d: categorical columns %v, want the resolved [a y]", shard, cols)
+		}
 	}
 }
 

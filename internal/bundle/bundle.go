@@ -42,6 +42,14 @@ type Spec struct {
 	ModelFile string    `json:"model_file"` // relative to the spec
 	Inputs    []Feature `json:"inputs"`
 	Outputs   []Feature `json:"outputs"`
+	// CategoricalColumns names the training columns declared categorical at
+	// registration (`starter model register --categorical-columns`), in
+	// training-column order: their feature_stats are frequency tables
+	// (count, unique, top, freq, frequencies) rather than histograms, even
+	// for integer columns, and batches describe them the same way. Absent
+	// (nil) in bundles written before the field existed and when nothing was
+	// declared; such bundles work as before.
+	CategoricalColumns []string `json:"categorical_columns,omitempty"`
 	// FeatureStats holds the reference statistics of every training column,
 	// label included, in MLRun's feature_stats shape (see internal/stats).
 	FeatureStats json.RawMessage `json:"feature_stats,omitempty"`

@@ -40,6 +40,10 @@ const (
 	NoteEdgesDiffer = "histogram edges differ from the reference"
 	NoteNoValues    = "no values"
 	NoteNoRefValues = "no reference values"
+	// NoteKindsDiffer: one side has numeric statistics (a histogram), the
+	// other categorical ones (a frequency table), e.g. a column declared
+	// categorical for a run whose reference statistics are numeric.
+	NoteKindsDiffer = "numeric on one side, categorical on the other"
 )
 
 // StatusOf classifies a drift value: DriftDetected when d >= th.Drift, else
@@ -150,9 +154,9 @@ func EdgesFor(reference *stats.Dataset, name string) []float64 {
 //	d_f = (TVD + H) / 2
 //
 // Sums run over bins and features in order. Features whose statistics are
-// missing on either side, lack a histogram, have histograms over different
-// edges or a zero count are listed with Compared false and a Note; Analyze
-// never fails (MLRun raises KeyError for a batch column missing from the
+// missing on either side, are numeric on one side and categorical on the
+// other, lack a histogram, have histograms over different edges or a zero
+// count are listed with Compared false and a Note; Analyze never fails (MLRun raises KeyError for a batch column missing from the
 // reference). With no compared feature, every aggregate and DriftMetric are 0
 // and DriftStatus is false. Nil datasets are treated as empty.
 //
@@ -169,6 +173,8 @@ func Analyze(reference, batch *stats.Dataset, th Thresholds) Result {
 			switch {
 			case !ok || rc == nil:
 				f.Note = NoteNoReference
+			case bc != nil && rc.Kind != bc.Kind:
+				f.Note = NoteKindsDiffer
 			case rc.Hist == nil:
 				f.Note = NoteNoRefHist
 			case bc == nil || bc.Hist == nil:

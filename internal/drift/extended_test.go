@@ -201,3 +201,27 @@ func TestMissingRate(t *testing.T) {
 		t.Errorf("%+v", f)
 	}
 }
+
+// TestKindsDiffer: a column numeric on one side and categorical on the
+// other (declared categorical for a run whose reference is numeric, or the
+// reverse) is listed, not compared, with NoteKindsDiffer; the categorical
+// metrics need tables on both sides.
+func TestKindsDiffer(t *testing.T) {
+	num := reference(rawColumn{"x", seq(0, 9)})
+	numCol, _ := num.Get("x")
+	for _, tc := range []struct {
+		name     string
+		ref, bat *stats.Column
+	}{
+		{"categorical batch, numeric reference", numCol, categorical(map[string]int{"1": 3}, 0)},
+		{"numeric batch, categorical reference", categorical(map[string]int{"1": 3}, 0), numCol},
+	} {
+		ref, bat := &stats.Dataset{}, &stats.Dataset{}
+		ref.Set("x", tc.ref)
+		bat.Set("x", tc.bat)
+		r := Analyze(ref, bat, DefaultThresholds())
+		if f := r.Features[0]; f.Compared || f.Categorical || f.Note != NoteKindsDiffer || r.Assessed != 0 {
+			t.Errorf("%s: %+v", tc.name, f)
+		}
+	}
+}

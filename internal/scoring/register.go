@@ -21,7 +21,13 @@ type RegisterInput struct {
 	TrainingSet  []string // dataset URIs
 	LabelColumns []string // label column(s) of the training set
 	DropColumns  []string // training columns that are neither features nor labels
-	To           string   // bundle folder to write
+	// CategoricalColumns names training columns whose statistics are
+	// frequency tables rather than histograms (see the package doc): each
+	// must be a training column, not a drop column, a label column only for
+	// a classifier, and, if float64, hold only integral values. Recorded in
+	// bundle.json as categorical_columns.
+	CategoricalColumns []string
+	To                 string // bundle folder to write
 }
 
 // RegisterResult describes the written bundle.
@@ -33,7 +39,10 @@ type RegisterResult struct {
 
 // RegisterModel computes the statistics of every training column (label
 // included, drop columns excluded) with the same code that describes result
-// sets, and writes the bundle: model file, then bundle.json.
+// sets, and writes the bundle: model file, then bundle.json. Columns in
+// in.CategoricalColumns get frequency tables (see the package doc); a bad
+// declaration fails with ErrBadParameter (a *NonIntegralError for a float
+// column with a non-integral value) before anything is written.
 func RegisterModel(ctx context.Context, in RegisterInput) (*RegisterResult, error) {
 	if len(in.LabelColumns) == 0 {
 		return nil, fmt.Errorf("%w: at least one label column is required", ErrBadParameter)
@@ -80,14 +89,23 @@ func RegisterModel(ctx context.Context, in RegisterInput) (*RegisterResult, erro
 		return nil, fmt.Errorf("training set: %w", err)
 	}
 
-	featureStats, rows, err := Describe(ctx, files, nil, 0, nil)
-	if err != nil {
-		return nil, fmt.Errorf("training set statistics: %w", err)
-	}
 	dropped := map[string]bool{}
 	for _, i := range dropIndices(schema, in.DropColumns) {
 		dropped[schema.Field(i).Name] = true
 	}
+	categorical, err := checkRegisterCategorical(schema, m, in.CategoricalColumns, in.LabelColumns, dropped)
+	if err != nil {
+		return nil, err
+	}
+
+	acc, err := describe(ctx, files, AccumulatorOptions{Categorical: categorical}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("training set statistics: %w", err)
+	}
+	if err := acc.NonIntegral(); err != nil {
+		return nil, fmt.Errorf("training set: %w", err)
+	}
+	featureStats, rows := acc.Dataset(), acc.Rows
 	if len(dropped) > 0 {
 		kept := &stats.Dataset{}
 		for _, name := range featureStats.Names {
@@ -104,13 +122,14 @@ func RegisterModel(ctx context.Context, in RegisterInput) (*RegisterResult, erro
 	}
 
 	spec := &bundle.Spec{
-		Framework:    m.Info.Framework,
-		Format:       m.Info.Format,
-		Objective:    m.Info.Objective,
-		ModelFile:    modelFileName(m.Info.Format),
-		FeatureStats: statsJSON,
-		Training:     &bundle.Training{Dataset: in.TrainingSet, Rows: rows},
-		CreatedAt:    time.Now().UTC().Format(time.RFC3339),
+		Framework:          m.Info.Framework,
+		Format:             m.Info.Format,
+		Objective:          m.Info.Objective,
+		ModelFile:          modelFileName(m.Info.Format),
+		FeatureStats:       statsJSON,
+		CategoricalColumns: categorical,
+		Training:           &bundle.Training{Dataset: in.TrainingSet, Rows: rows},
+		CreatedAt:          time.Now().UTC().Format(time.RFC3339),
 	}
 	for _, i := range plan.Features {
 		f := schema.Field(i)

@@ -47,10 +47,16 @@ type ShardInput struct {
 	ResultSet    string // folder URI of the result set
 	Format       string // FormatParquet (default) or FormatCSV
 	// Reference gives the histogram edges of the partial statistics (nil:
-	// each column's own edges).
+	// each column's own edges) and the columns described as categorical
+	// (those it describes so).
 	Reference *stats.Dataset
-	Partials  string // folder URI of the partial statistics
-	ChunkRows int64  // default DefaultChunkRows
+	// CategoricalColumns names result-set columns declared categorical
+	// (ResolveCategorical): frequency tables instead of histograms. Every
+	// shard of a run must get the same list and Reference, so that the
+	// partials agree on each column's kind.
+	CategoricalColumns []string
+	Partials           string // folder URI of the partial statistics
+	ChunkRows          int64  // default DefaultChunkRows
 	// StartChunk resumes a retried shard: chunks before it are complete
 	// (their parts and partials written), so their rows are skipped.
 	StartChunk int
@@ -200,7 +206,9 @@ func (w *chunkWriter) write(ctx context.Context, rec arrow.RecordBatch) error {
 			return err
 		}
 		w.file, w.rw = f, rw
-		w.acc = NewBoundedAccumulator(w.schema, w.in.Reference, 0)
+		w.acc = NewAccumulatorWith(w.schema, AccumulatorOptions{
+			Reference: w.in.Reference, Bounded: true, Categorical: w.in.CategoricalColumns,
+		})
 	}
 	if err := w.rw.Write(rec); err != nil {
 		return fmt.Errorf("writing shard %d chunk %d: %w", w.in.Shard, w.chunk, err)

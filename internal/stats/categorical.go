@@ -87,6 +87,70 @@ func (c *Categorical) Add(v string) {
 // Python's str() spells it ("12", "-3").
 func (c *Categorical) AddInt(v int64) { c.Add(strconv.FormatInt(v, 10)) }
 
+// AddFloat adds a float64 value of a column declared categorical, spelled as
+// FormatCategory spells it; NaN is a null (counted in NaNCount, not Count).
+func (c *Categorical) AddFloat(v float64) {
+	if math.IsNaN(v) {
+		c.AddNull(1)
+		return
+	}
+	c.Add(FormatCategory(v))
+}
+
+// AddN adds n occurrences of the non-null value v: the same state as n calls
+// of Add(v), in one map update while the table is exact (the Misra-Gries
+// summary, past ExactDistinct distinct values, takes them one by one). n <= 0
+// is a no-op.
+func (c *Categorical) AddN(v string, n int64) {
+	if n <= 0 {
+		return
+	}
+	if c.exact {
+		if _, seen := c.freq[v]; seen || len(c.freq) < c.k {
+			c.freq[v] += n
+			c.total += n
+			return
+		}
+	}
+	for range n {
+		c.Add(v)
+	}
+}
+
+// FormatCategory spells a numeric value of a column declared categorical,
+// so that an integer column and the same column read as float64 (as CSV and
+// JSON Lines read numbers, and as pandas reads an integer column with
+// missing values) give the same categories:
+//
+//   - an integral value is its integer's decimal text, as strconv.FormatInt
+//     and Python's str(int(v)) write it: 3.0 -> "3", -1.0 -> "-1", -0.0 ->
+//     "0", 1e20 -> "100000000000000000000" (the exact integer, never an
+//     exponent);
+//   - any other finite value is Python's repr(float) (AppendJSONFloat):
+//     2.5 -> "2.5", 1e-05 -> "1e-05";
+//   - +Inf and -Inf are "inf" and "-inf" (Python's str).
+//
+// NaN has no spelling: callers count it as missing (FormatCategory returns
+// "nan", Python's str, if asked).
+func FormatCategory(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	case v != math.Trunc(v):
+		return string(AppendJSONFloat(nil, v))
+	case v >= -(1<<63) && v < 1<<63:
+		return strconv.FormatInt(int64(v), 10)
+	default:
+		// Integral beyond int64: 'f' with precision 0 writes the float's
+		// exact integer value.
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+}
+
 // AddNull adds k null values (counted in NaNCount, not in Count). k <= 0 is a
 // no-op.
 func (c *Categorical) AddNull(k int) {

@@ -7,7 +7,11 @@
 // its own edges, linspace(min, max, bins+1) as numpy computes them
 // (ReferenceEdges); a scored batch histogram is counted over the reference edges
 // passed to NewNumeric. Bin i holds e[i] <= x < e[i+1] and the last bin is
-// closed. A categorical column carries count, unique, top and freq.
+// closed. A categorical column (strings, booleans, and integer columns
+// declared categorical) carries count, unique, top and freq; numeric values
+// of a declared column are spelled by FormatCategory (3 and 3.0 are both
+// "3", so an int column read as float matches), NaN and nulls being
+// missing.
 //
 // Accumulators (Numeric, Categorical) are streaming and mergeable partials:
 // the statistics of the shards of a column, merged in any order, equal those
