@@ -41,7 +41,6 @@ type s3Writer struct {
 
 	mu    sync.Mutex
 	parts []types.CompletedPart
-	sums  map[int32][]byte // MD5 of each part, for the expected ETag
 	err   error            // first upload error
 }
 
@@ -57,7 +56,6 @@ func s3Create(ctx context.Context, uri string) (*s3Writer, error) {
 	return &s3Writer{
 		ctx: ctx, st: st, uri: uri, bucket: bucket, key: key,
 		sem:  make(chan struct{}, st.opts.UploadConcurrency),
-		sums: map[int32][]byte{},
 	}, nil
 }
 
@@ -115,7 +113,6 @@ func (w *s3Writer) flushPart() error {
 	}
 	w.wg.Go(func() {
 		defer func() { <-w.sem }()
-		sum := md5.Sum(data)
 		out, err := w.st.api.UploadPart(w.ctx, &s3.UploadPartInput{
 			Bucket: &w.bucket, Key: &w.key, UploadId: &w.uploadID,
 			PartNumber: aws.Int32(num), Body: bytes.NewReader(data),
@@ -127,7 +124,6 @@ func (w *s3Writer) flushPart() error {
 		}
 		w.mu.Lock()
 		w.parts = append(w.parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(num)})
-		w.sums[num] = sum[:]
 		w.mu.Unlock()
 	})
 	return nil
@@ -215,12 +211,19 @@ func (w *s3Writer) abortStrays() {
 }
 
 // completedEarlier reports whether the key holds the object this upload
-// would have completed, by its multipart ETag (MD5 of the parts' MD5s,
-// "-" and the part count).
+// would have completed, by its multipart ETag: the MD5 of the parts' MD5s,
+// "-" and the part count, where the parts' MD5s are the part ETags the
+// store returned (so no MD5 of the data is computed here). A store whose
+// part ETags are not MD5s (32 hex digits) gives false: Commit then fails
+// and the retried task writes the object again.
 func (w *s3Writer) completedEarlier() bool {
 	h := md5.New()
 	for _, p := range w.parts {
-		h.Write(w.sums[*p.PartNumber])
+		sum, err := hex.DecodeString(strings.Trim(aws.ToString(p.ETag), `"`))
+		if err != nil || len(sum) != md5.Size {
+			return false
+		}
+		h.Write(sum)
 	}
 	want := fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(w.parts))
 	out, err := w.st.api.HeadObject(w.ctx, &s3.HeadObjectInput{Bucket: &w.bucket, Key: &w.key})
