@@ -62,6 +62,7 @@ type config struct {
 	python, cacheDir, workDir string
 	keep                      bool
 	chunkRows                 int64
+	s3Args                    string // extra flags of versitygw's posix back end
 	mlrun                     bool // run MLRun's method (false: batchinfer runs and scaling only)
 }
 
@@ -74,6 +75,7 @@ func main() {
 	flag.IntVar(&c.rowGroup, "row-group", 0, "rows per Parquet row group of the batch (default: about rows/2/shards, at most 131,072)")
 	flag.Int64Var(&c.shardRows, "shard-rows", 0, "ShardRows of the job, rows per Predict shard (default: whole row groups for about rows/400,000 shards, 8 to 24)")
 	flag.Int64Var(&c.chunkRows, "chunk-rows", 0, "ChunkRows of the job, rows per result-set part (default: the workflow's)")
+	flag.StringVar(&c.s3Args, "s3-args", "", "extra flags of versitygw's posix back end, space-separated")
 	seed := flag.Uint64("seed", 1, "data seed")
 	flag.StringVar(&c.python, "python", "/usr/bin/python3", "python with pandas, numpy and xgboost (Debian's)")
 	flag.StringVar(&c.cacheDir, "cache", "", "model cache folder (default os.UserCacheDir()/batchinfer-bench)")
@@ -170,6 +172,7 @@ func run(ctx context.Context, c config) (err error) {
 
 	s3, err := procs.StartS3(ctx, procs.S3Options{
 		Dir: store, LogDir: logs, Bucket: "bench", AccessKey: "batchinfer-bench", SecretKey: "batchinfer-bench-secret",
+		PosixArgs: strings.Fields(c.s3Args),
 	})
 	if err != nil {
 		return err

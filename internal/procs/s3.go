@@ -113,6 +113,9 @@ type S3Options struct {
 	AccessKey, SecretKey string
 	// Region is the region the server signs for. Default "us-east-1".
 	Region string
+	// PosixArgs are extra flags of versitygw's posix back end, placed
+	// before Dir (for example "--data-integrity-etag"). Default none.
+	PosixArgs []string
 	// ReadyTimeout bounds the wait for the server's health endpoint, per
 	// attempt (StartS3 tries up to three free ports). Default 20 s.
 	ReadyTimeout time.Duration
@@ -185,9 +188,10 @@ func (s *S3Server) start(ctx context.Context, o S3Options) error {
 	if err := l.Close(); err != nil {
 		return fmt.Errorf("finding a free port: %w", err)
 	}
-	p, err := Start(o.LogDir, "versitygw", nil, o.Bin,
-		"--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
-		"--port", addr, "--health", "/health", "--quiet", "posix", o.Dir)
+	args := []string{"--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
+		"--port", addr, "--health", "/health", "--quiet", "posix"}
+	args = append(append(args, o.PosixArgs...), o.Dir)
+	p, err := Start(o.LogDir, "versitygw", nil, o.Bin, args...)
 	if err != nil {
 		return err
 	}

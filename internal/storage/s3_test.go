@@ -8,6 +8,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -535,5 +538,71 @@ func TestS3Context(t *testing.T) {
 	cancel()
 	if _, err := io.ReadAll(r); !errors.Is(err, context.Canceled) {
 		t.Fatalf("read after cancel = %v, want context.Canceled", err)
+	}
+}
+
+func TestIsLoopbackEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		endpoint string
+		want     bool
+	}{
+		{"http://127.0.0.1:9000", true},
+		{"http://127.1.2.3:9000", true},
+		{"http://localhost:9000", true},
+		{"http://LOCALHOST", true},
+		{"http://[::1]:9000", true},
+		{"http://10.0.0.5:9000", false},
+		{"http://s3:9000", false},
+		{"https://s3.eu-west-1.amazonaws.com", false},
+		{"http://localhost.example.com", false},
+		{"", false},
+		{"::not a url", false},
+	} {
+		if got := isLoopbackEndpoint(tc.endpoint); got != tc.want {
+			t.Errorf("isLoopbackEndpoint(%q) = %v, want %v", tc.endpoint, got, tc.want)
+		}
+	}
+}
+
+// TestS3UnsignedPayloadOnLoopback checks, on the wire, that uploads to a
+// loopback endpoint carry UNSIGNED-PAYLOAD (single PUT and multipart parts)
+// and that the store accepts them: what was written reads back.
+func TestS3UnsignedPayloadOnLoopback(t *testing.T) {
+	srv := testenv.StartS3(t)
+	target, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]string{} // "PUT single" / "PUT part" -> X-Amz-Content-Sha256
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			kind := "PUT single"
+			if r.URL.Query().Has("partNumber") {
+				kind = "PUT part"
+			}
+			mu.Lock()
+			seen[kind] = r.Header.Get("X-Amz-Content-Sha256")
+			mu.Unlock()
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	useS3(t, srv, proxy.URL, S3Options{PartSize: 5 << 20})
+
+	small, big := randomBytes(3, 1000), randomBytes(4, 11<<20)
+	writeChunks(t, srv.URI("unsigned/small.bin"), small, true)
+	writeChunks(t, srv.URI("unsigned/big.bin"), big, true)
+	if got := mustReadAll(t, srv.URI("unsigned/small.bin")); !bytes.Equal(got, small) {
+		t.Error("small object differs after the round trip")
+	}
+	if got := mustReadAll(t, srv.URI("unsigned/big.bin")); !bytes.Equal(got, big) {
+		t.Error("multipart object differs after the round trip")
+	}
+	for _, kind := range []string{"PUT single", "PUT part"} {
+		if got := seen[kind]; got != "UNSIGNED-PAYLOAD" {
+			t.Errorf("%s: X-Amz-Content-Sha256 %q, want UNSIGNED-PAYLOAD", kind, got)
+		}
 	}
 }

@@ -41,7 +41,7 @@ type s3Writer struct {
 
 	mu    sync.Mutex
 	parts []types.CompletedPart
-	err   error            // first upload error
+	err   error // first upload error
 }
 
 func s3Create(ctx context.Context, uri string) (*s3Writer, error) {
@@ -55,7 +55,7 @@ func s3Create(ctx context.Context, uri string) (*s3Writer, error) {
 	}
 	return &s3Writer{
 		ctx: ctx, st: st, uri: uri, bucket: bucket, key: key,
-		sem:  make(chan struct{}, st.opts.UploadConcurrency),
+		sem: make(chan struct{}, st.opts.UploadConcurrency),
 	}, nil
 }
 
