@@ -63,7 +63,7 @@ type config struct {
 	keep                      bool
 	chunkRows                 int64
 	s3Args                    string // extra flags of versitygw's posix back end
-	mlrun                     bool // run MLRun's method (false: batchinfer runs and scaling only)
+	mlrun                     bool   // run MLRun's method (false: batchinfer runs and scaling only)
 }
 
 func main() {
