@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/batchinfer/batchinfer/internal/dataset"
+	"github.com/batchinfer/batchinfer/internal/scoring"
 	"github.com/batchinfer/batchinfer/internal/storage"
 	"github.com/batchinfer/batchinfer/platform"
 	"github.com/batchinfer/batchinfer/workflows"
@@ -42,6 +43,8 @@ type jobFlags struct {
 	shardRows      int64
 	shardBytes     int64
 	maxParallel    int
+	chunkRows      int64
+	heartbeat      time.Duration
 	categorical    []string
 }
 
@@ -50,7 +53,7 @@ var jobFlagNames = []string{
 	"dataset", "inline-sample", "feature-columns", "model", "label-columns", "drop-columns",
 	"result-set", "result-format", "artifact-path", "sample-set-statistics", "drift-threshold",
 	"possible-drift-threshold", "perform-drift-analysis", "batch-id", "predict-proba", "job",
-	"shard-rows", "shard-bytes", "max-parallel", "categorical-columns",
+	"shard-rows", "shard-bytes", "max-parallel", "chunk-rows", "heartbeat-timeout", "categorical-columns",
 }
 
 func (j *jobFlags) register(cmd *cobra.Command) {
@@ -74,6 +77,8 @@ func (j *jobFlags) register(cmd *cobra.Command) {
 	f.Int64Var(&j.shardRows, "shard-rows", 0, fmt.Sprintf("rows per Parquet shard, a unit of Predict work (default %d)", workflows.DefaultShardRows))
 	f.Int64Var(&j.shardBytes, "shard-bytes", 0, fmt.Sprintf("bytes per CSV / JSON Lines shard, cut at record boundaries (default %d)", workflows.DefaultShardBytes))
 	f.IntVar(&j.maxParallel, "max-parallel", 0, fmt.Sprintf("shards predicted at once (default %d)", workflows.DefaultMaxParallel))
+	f.Int64Var(&j.chunkRows, "chunk-rows", 0, fmt.Sprintf("rows per result-set part file, the unit a retried shard resumes from (default %d)", scoring.DefaultChunkRows))
+	f.DurationVar(&j.heartbeat, "heartbeat-timeout", 0, fmt.Sprintf("how long a Predict may go without a heartbeat before its shard is retried on another worker: the time to notice a dead worker (default %v)", workflows.DefaultHeartbeatTimeout))
 	f.StringSliceVar(&j.categorical, "categorical-columns", nil, "result-set columns described by frequency tables instead of histograms, e.g. integer codes (names; comma-separated or repeated), in addition to the bundle's categorical_columns and the columns the reference statistics describe as categorical; their drift is the categorical comparison (drift_extended_results.json)")
 }
 
@@ -94,8 +99,11 @@ func (j *jobFlags) input(ctx context.Context) (workflows.BatchPredictInput, erro
 	if err := checkJobName(j.job); err != nil {
 		return in, err
 	}
-	if j.shardRows < 0 || j.shardBytes < 0 || j.maxParallel < 0 {
-		return in, fmt.Errorf("--shard-rows, --shard-bytes and --max-parallel must not be negative")
+	if j.shardRows < 0 || j.shardBytes < 0 || j.maxParallel < 0 || j.chunkRows < 0 {
+		return in, fmt.Errorf("--shard-rows, --shard-bytes, --max-parallel and --chunk-rows must not be negative")
+	}
+	if j.heartbeat < 0 || (j.heartbeat > 0 && j.heartbeat < time.Second) {
+		return in, fmt.Errorf("--heartbeat-timeout %v: want at least 1s (0: the default %v)", j.heartbeat, workflows.DefaultHeartbeatTimeout)
 	}
 	for _, d := range j.datasets {
 		if err := checkDatasetTemplate(d); err != nil {
@@ -125,6 +133,8 @@ func (j *jobFlags) input(ctx context.Context) (workflows.BatchPredictInput, erro
 		ShardRows:              j.shardRows,
 		ShardBytes:             j.shardBytes,
 		MaxParallel:            j.maxParallel,
+		ChunkRows:              j.chunkRows,
+		HeartbeatTimeout:       j.heartbeat,
 		CategoricalColumns:     j.categorical,
 	}
 	if j.sampleStats != "" {

@@ -96,6 +96,24 @@ categorical-columns: [feat_4, labels]
 		t.Errorf("--categorical-columns: %v, %v", in.CategoricalColumns, err)
 	}
 
+	// Chunking and the heartbeat timeout, from the command line and a spec.
+	in, err = specInput(t, "--dataset", "/data/a.csv", "--model", model, "--artifact-path", arts,
+		"--chunk-rows", "1000", "--heartbeat-timeout", "30s")
+	if err != nil || in.ChunkRows != 1000 || in.HeartbeatTimeout != 30*time.Second {
+		t.Errorf("--chunk-rows/--heartbeat-timeout: %d, %v, %v", in.ChunkRows, in.HeartbeatTimeout, err)
+	}
+	if _, err := specInput(t, "--dataset", "/data/a.csv", "--model", model, "--artifact-path", arts,
+		"--heartbeat-timeout", "10ms"); err == nil || !strings.Contains(err.Error(), "at least 1s") {
+		t.Errorf("--heartbeat-timeout 10ms: want an error, got %v", err)
+	}
+	hb := filepath.Join(dir, "hb.yaml")
+	if err := os.WriteFile(hb, []byte("dataset: /data/a.csv\nmodel: "+model+"\nartifact-path: "+arts+"\nheartbeat-timeout: 45s\nchunk-rows: 2048\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if in, err = specInput(t, "--spec", hb); err != nil || in.HeartbeatTimeout != 45*time.Second || in.ChunkRows != 2048 {
+		t.Errorf("spec heartbeat-timeout/chunk-rows: %v, %d, %v", in.HeartbeatTimeout, in.ChunkRows, err)
+	}
+
 	js := filepath.Join(dir, "job.json")
 	if err := os.WriteFile(js, []byte(`{"dataset": "/data/{{ .ScheduledTime.Format \"2006\" }}.csv", "model": "`+model+`", "artifact-path": "`+arts+`", "shard-rows": 5000, "batch-id": "b1"}`), 0o644); err != nil {
 		t.Fatal(err)

@@ -178,6 +178,8 @@ func inputSpec(in workflows.BatchPredictInput) map[string]any {
 	put("shard-rows", in.ShardRows, in.ShardRows == 0)
 	put("shard-bytes", in.ShardBytes, in.ShardBytes == 0)
 	put("max-parallel", in.MaxParallel, in.MaxParallel == 0)
+	put("chunk-rows", in.ChunkRows, in.ChunkRows == 0)
+	put("heartbeat-timeout", in.HeartbeatTimeout.String(), in.HeartbeatTimeout == 0)
 	put("categorical-columns", list(in.CategoricalColumns), len(in.CategoricalColumns) == 0)
 	return m
 }
