@@ -18,9 +18,10 @@ import (
 )
 
 type devFlags struct {
-	port   int
-	uiPort int
-	dbFile string
+	port     int
+	uiPort   int
+	dbFile   string
+	noWorker bool // dev only: no in-process worker
 }
 
 func (d *devFlags) register(cmd *cobra.Command) {
@@ -30,7 +31,8 @@ func (d *devFlags) register(cmd *cobra.Command) {
 	f.StringVar(&d.dbFile, "db-file", "", "SQLite file that keeps runs and schedules across restarts (default: in memory)")
 }
 
-// devEnv is a running embedded server with UI and an in-process worker.
+// devEnv is a running embedded server with UI and an in-process worker
+// (w is nil with --no-worker).
 type devEnv struct {
 	srv *platform.DevServer
 	c   client.Client
@@ -58,14 +60,19 @@ func startDev(ctx context.Context, d devFlags, out io.Writer) (*devEnv, error) {
 		srv.Stop()
 		return nil, err
 	}
-	w := platform.NewWorker(c, activities.TaskQueue, activities.New(), worker.Options{})
-	if err := w.Start(); err != nil {
-		c.Close()
-		srv.Stop()
-		return nil, fmt.Errorf("starting worker: %w", err)
+	fmt.Fprintf(out, "Temporal server: %s (namespace %s)\nWeb UI:          %s\n", srv.HostPort(), srv.Namespace(), srv.UIURL())
+	var w worker.Worker
+	if d.noWorker {
+		fmt.Fprintln(out, "Worker:          none (--no-worker); start them with 'go run ./worker --address "+srv.HostPort()+"'")
+	} else {
+		w = platform.NewWorker(c, activities.TaskQueue, activities.New(), worker.Options{})
+		if err := w.Start(); err != nil {
+			c.Close()
+			srv.Stop()
+			return nil, fmt.Errorf("starting worker: %w", err)
+		}
+		fmt.Fprintf(out, "Worker:          polling task queue %q\n", activities.TaskQueue)
 	}
-	fmt.Fprintf(out, "Temporal server: %s (namespace %s)\nWeb UI:          %s\nWorker:          polling task queue %q\n",
-		srv.HostPort(), srv.Namespace(), srv.UIURL(), activities.TaskQueue)
 	if d.dbFile != "" {
 		fmt.Fprintf(out, "Database:        %s\n", d.dbFile)
 	}
@@ -73,7 +80,9 @@ func startDev(ctx context.Context, d devFlags, out io.Writer) (*devEnv, error) {
 }
 
 func (e *devEnv) stop() {
-	e.w.Stop()
+	if e.w != nil {
+		e.w.Stop()
+	}
 	e.c.Close()
 	e.srv.Stop()
 }
@@ -92,7 +101,8 @@ func newDevCmd() *cobra.Command {
 		Long: `Start, inside this process, a Temporal server (namespace "default"), the
 Temporal Web UI and a batchinfer worker; then wait until Ctrl-C. Point
 'starter run' (without --local) and extra workers at it with --address.
-Runs are kept in memory unless --db-file names a SQLite file.`,
+Runs are kept in memory unless --db-file names a SQLite file. --no-worker
+leaves the work to workers you start yourself.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env, err := startDev(cmd.Context(), d, cmd.OutOrStdout())
@@ -105,6 +115,7 @@ Runs are kept in memory unless --db-file names a SQLite file.`,
 		},
 	}
 	d.register(cmd)
+	cmd.Flags().BoolVar(&d.noWorker, "no-worker", false, "run no worker in this process (start your own with 'go run ./worker --address ...')")
 	return cmd
 }
 
