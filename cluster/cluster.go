@@ -64,14 +64,14 @@ type DevServer struct {
 	Bin, LogDir string
 }
 
-// StartDevServer runs bin/starter dev --port -1 --ui-port -1 (in-memory
-// store, free ports; it also runs a worker on the default task queue) with
+// StartDevServer runs bin/starter dev --port -1 --ui-port -1 --no-worker
+// (in-memory store, free ports, no worker: callers start theirs) with
 // its log in logDir/devserver.log, reads the address it prints ("Temporal
 // server: HOST:PORT ...", up to AddressTimeout), dials it and waits up to
 // ReadyTimeout until the default namespace can be described. On failure no
 // process is left running; on success the caller ends it with Stop.
 func StartDevServer(ctx context.Context, logDir, bin string) (*DevServer, error) {
-	p, err := procs.Start(logDir, "devserver", nil, filepath.Join(bin, "starter"), "dev", "--port", "-1", "--ui-port", "-1")
+	p, err := procs.Start(logDir, "devserver", nil, filepath.Join(bin, "starter"), "dev", "--port", "-1", "--ui-port", "-1", "--no-worker")
 	if err != nil {
 		return nil, err
 	}
