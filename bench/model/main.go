@@ -463,7 +463,7 @@ func writeF32(path string, v []float32) error {
 	var b [4]byte
 	for _, x := range v {
 		binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
-		w.Write(b[:])
+		_, _ = w.Write(b[:]) // a bufio.Writer keeps its first error for Flush
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()

@@ -400,7 +400,7 @@ func resolveHTTP(ctx context.Context, uri string, client *http.Client) (File, er
 		return File{}, fmt.Errorf("resolving %s: %w", name, redactErr(err, uri, name))
 	}
 	defer resp.Body.Close()
-	size := int64(-1)
+	var size int64
 	switch resp.StatusCode {
 	case http.StatusOK:
 		size = resp.ContentLength

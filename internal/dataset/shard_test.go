@@ -128,6 +128,14 @@ func at(s []string, i int) string {
 	return "<end>"
 }
 
+// mustWrite writes data to path.
+func mustWrite(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func writeFile(t *testing.T, name string, data []byte) File {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
@@ -328,8 +336,12 @@ func TestShardCSVBrokenQuotes(t *testing.T) {
 func TestShardCSVGzip(t *testing.T) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	zw.Write(randomCSV(rand.New(rand.NewPCG(3, 4)), 50, "\n", true))
-	zw.Close()
+	if _, err := zw.Write(randomCSV(rand.New(rand.NewPCG(3, 4)), 50, "\n", true)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	f := writeFile(t, "d.csv.gz", buf.Bytes())
 	lens := checkShards(t, []File{f}, Options{Alloc: checkedAlloc(t)}, ShardOptions{Bytes: 1})
 	if lens[0] != 1 {
@@ -474,7 +486,7 @@ func TestShardMixedFormatsWiden(t *testing.T) {
 	p := filepath.Join(dir, "1.parquet")
 	writeParquetGroups(t, p, 7, rec)
 	c := filepath.Join(dir, "2.csv")
-	os.WriteFile(c, []byte("f,i,b,s\n1.5,3,true,x\n,,,\n2,4.5,false,\"y\nz\"\n"), 0o644)
+	mustWrite(t, c, []byte("f,i,b,s\n1.5,3,true,x\n,,,\n2,4.5,false,\"y\nz\"\n"))
 	files, err := Resolve(t.Context(), []string{p, c})
 	if err != nil {
 		t.Fatal(err)
@@ -496,10 +508,10 @@ func TestShardMultiFile(t *testing.T) {
 	var uris []string
 	for i := range 3 {
 		p := filepath.Join(dir, fmt.Sprintf("%d.csv", i))
-		os.WriteFile(p, randomCSV(rng, 40+i*10, "\n", i != 1), 0o644)
+		mustWrite(t, p, randomCSV(rng, 40+i*10, "\n", i != 1))
 		uris = append(uris, p)
 	}
-	os.WriteFile(filepath.Join(dir, "3.csv"), []byte("id,x,text,flag\n"), 0o644) // header only
+	mustWrite(t, filepath.Join(dir, "3.csv"), []byte("id,x,text,flag\n")) // header only
 	uris = append(uris, filepath.Join(dir, "3.csv"))
 	files, err := Resolve(t.Context(), uris)
 	if err != nil {
@@ -535,9 +547,9 @@ func TestSkipRows(t *testing.T) {
 	pq := filepath.Join(dir, "d.parquet")
 	writeParquetGroups(t, pq, 10, rec)
 	csvPath := filepath.Join(dir, "d.csv")
-	os.WriteFile(csvPath, randomCSV(rand.New(rand.NewPCG(9, 9)), 57, "\r\n", false), 0o644)
+	mustWrite(t, csvPath, randomCSV(rand.New(rand.NewPCG(9, 9)), 57, "\r\n", false))
 	jsonPath := filepath.Join(dir, "d.jsonl")
-	os.WriteFile(jsonPath, randomJSONL(rand.New(rand.NewPCG(9, 10)), 57, "\n", true), 0o644)
+	mustWrite(t, jsonPath, randomJSONL(rand.New(rand.NewPCG(9, 10)), 57, "\n", true))
 	ctx := t.Context()
 	for _, p := range []string{pq, csvPath, jsonPath} {
 		files, err := Resolve(ctx, []string{p})
@@ -573,7 +585,7 @@ func TestSkipRows(t *testing.T) {
 					}
 					r.Close()
 					r, _ = OpenShard(ctx, plan[0], sch, opts)
-					SkipRows(r, n/2)
+					_ = SkipRows(r, n/2) // the rest is skipped and checked below
 				}
 				if err := SkipRows(r, n-n/2); err != nil {
 					t.Fatalf("%s: SkipRows(%d): %v", p, n-n/2, err)
@@ -624,8 +636,8 @@ func TestShardHTTP(t *testing.T) {
 	rec := sampleRecord(mem, 40)
 	defer rec.Release()
 	writeParquetGroups(t, filepath.Join(dir, "d.parquet"), 9, rec)
-	os.WriteFile(filepath.Join(dir, "d.csv"), randomCSV(rand.New(rand.NewPCG(1, 1)), 60, "\n", true), 0o644)
-	os.WriteFile(filepath.Join(dir, "d.jsonl"), randomJSONL(rand.New(rand.NewPCG(1, 2)), 60, "\n", true), 0o644)
+	mustWrite(t, filepath.Join(dir, "d.csv"), randomCSV(rand.New(rand.NewPCG(1, 1)), 60, "\n", true))
+	mustWrite(t, filepath.Join(dir, "d.jsonl"), randomJSONL(rand.New(rand.NewPCG(1, 2)), 60, "\n", true))
 	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	defer srv.Close()
 	for _, name := range []string{"d.parquet", "d.csv", "d.jsonl"} {
@@ -739,7 +751,7 @@ func FuzzShardCSV(f *testing.F) {
 			// OpenAll failed (header or first batch): the shards have no
 			// schema to read with; they must still not panic.
 			if planErr == nil {
-				shardRead(ctx, plan, nil, opts)
+				_, _ = shardRead(ctx, plan, nil, opts) // errors are fine here; panics are not
 			}
 			return
 		}

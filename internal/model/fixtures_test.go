@@ -20,7 +20,6 @@ type fixtureCase struct {
 	features  int
 	outputs   int
 	classes   int
-	labelCols int // leading label columns of eval.csv (0 = detect by "label" prefix)
 }
 
 // Shared XGBoost 3.4.1 fixtures (see /work/shared/fixtures/README.md).

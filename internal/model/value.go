@@ -85,16 +85,6 @@ func (v *value) path(keys ...string) *value {
 	return v
 }
 
-func (v *value) length() int {
-	switch v.k {
-	case kindArr:
-		return len(v.arr)
-	case kindNums:
-		return len(v.nums)
-	}
-	return 0
-}
-
 // asString returns a string member; XGBoost stores most scalar parameters as
 // strings, but numbers are accepted too.
 func (v *value) asString(what string) (string, error) {

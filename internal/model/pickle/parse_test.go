@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"runtime"
 	"strconv"
@@ -254,18 +253,6 @@ func TestUnsupported(t *testing.T) {
 			}
 		})
 	}
-}
-
-// countingReader counts the bytes Parse consumes.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // Lengths in the stream never cause allocation beyond the bytes present.

@@ -39,8 +39,12 @@ func mustRead(t testing.TB, path string) []byte {
 func zlibBytes(b []byte) []byte {
 	var buf bytes.Buffer
 	w := zlib.NewWriter(&buf)
-	w.Write(b)
-	w.Close()
+	if _, err := w.Write(b); err != nil {
+		panic(err) // writing to memory cannot fail
+	}
+	if err := w.Close(); err != nil {
+		panic(err)
+	}
 	return buf.Bytes()
 }
 
