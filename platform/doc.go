@@ -5,9 +5,8 @@
 // attributes; schedules (cron parsing and validation, the schedule action);
 // registration of the search attributes through the OperatorService; the
 // worker's Prometheus metrics (Temporal SDK metrics and batchinfer's own)
-// and structured logger; and an embedded development server (Temporal
-// frontend/history/matching/worker services on SQLite plus the Temporal Web
-// UI) that runs inside the calling process.
+// and structured logger. The embedded development server is in the
+// subpackage devserver, which only the starter and tests link.
 //
 // Domain code lives under internal/ and never imports this package.
 package platform

@@ -17,6 +17,7 @@ import (
 
 	"github.com/batchinfer/batchinfer/activities"
 	"github.com/batchinfer/batchinfer/platform"
+	"github.com/batchinfer/batchinfer/platform/devserver"
 	"github.com/batchinfer/batchinfer/workflows"
 )
 
@@ -24,7 +25,7 @@ import (
 // search attributes) and a worker that serves Prometheus metrics, shared by
 // the tests of this package that need a cluster.
 type testCluster struct {
-	srv     *platform.DevServer
+	srv     *devserver.Server
 	c       client.Client
 	w       worker.Worker
 	metrics *platform.MetricsServer
@@ -56,7 +57,7 @@ func sharedCluster(t *testing.T) *testCluster {
 
 func startTestCluster() (*testCluster, error) {
 	ctx := context.Background()
-	srv, err := platform.StartDevServer(ctx, platform.DevServerOptions{Port: -1, DisableUI: true, SearchAttributes: workflows.SearchAttributes()})
+	srv, err := devserver.Start(ctx, devserver.Options{Port: -1, DisableUI: true, SearchAttributes: workflows.SearchAttributes()})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/batchinfer/batchinfer/activities"
 	"github.com/batchinfer/batchinfer/examples"
 	"github.com/batchinfer/batchinfer/platform"
+	"github.com/batchinfer/batchinfer/platform/devserver"
 	"github.com/batchinfer/batchinfer/workflows"
 )
 
@@ -34,7 +35,7 @@ func (d *devFlags) register(cmd *cobra.Command) {
 // devEnv is a running embedded server with UI and an in-process worker
 // (w is nil with --no-worker).
 type devEnv struct {
-	srv *platform.DevServer
+	srv *devserver.Server
 	c   client.Client
 	w   worker.Worker
 }
@@ -48,7 +49,7 @@ func startDev(ctx context.Context, d devFlags, out io.Writer) (*devEnv, error) {
 		d.dbFile = abs
 	}
 	fmt.Fprintln(out, "Starting the embedded Temporal server and Web UI...")
-	srv, err := platform.StartDevServer(ctx, platform.DevServerOptions{
+	srv, err := devserver.Start(ctx, devserver.Options{
 		Port: d.port, UIPort: d.uiPort, DBFile: d.dbFile,
 		SearchAttributes: workflows.SearchAttributes(),
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/batchinfer/batchinfer/activities"
 	"github.com/batchinfer/batchinfer/platform"
+	"github.com/batchinfer/batchinfer/platform/devserver"
 	"github.com/batchinfer/batchinfer/workflows"
 )
 
@@ -100,7 +101,7 @@ terminal, or with --progress.`,
 
 // runLocal runs one job on an embedded server and in-process worker.
 func runLocal(ctx context.Context, in workflows.BatchPredictInput, w waitOpts) error {
-	srv, err := platform.StartDevServer(ctx, platform.DevServerOptions{Port: -1, DisableUI: true, SearchAttributes: workflows.SearchAttributes()})
+	srv, err := devserver.Start(ctx, devserver.Options{Port: -1, DisableUI: true, SearchAttributes: workflows.SearchAttributes()})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/batchinfer/batchinfer/activities"
 	"github.com/batchinfer/batchinfer/platform"
+	"github.com/batchinfer/batchinfer/platform/devserver"
 	"github.com/batchinfer/batchinfer/workflows"
 )
 
@@ -303,7 +304,7 @@ func TestMetricsEndpointAfterRun(t *testing.T) {
 // starter setup registers the search attributes on a namespace that lacks
 // them, and is idempotent.
 func TestSetupRegistersSearchAttributes(t *testing.T) {
-	srv, err := platform.StartDevServer(t.Context(), platform.DevServerOptions{Port: -1, DisableUI: true})
+	srv, err := devserver.Start(t.Context(), devserver.Options{Port: -1, DisableUI: true})
 	if err != nil {
 		t.Fatal(err)
 	}

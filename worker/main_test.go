@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/batchinfer/batchinfer/platform"
+	"github.com/batchinfer/batchinfer/platform/devserver"
 	"github.com/batchinfer/batchinfer/workflows"
 )
 
@@ -62,7 +64,7 @@ func (s *syncBuffer) String() string {
 // The worker main against a real server: it runs a job, serves the
 // rows-scored counter on --metrics-addr, logs JSON, and stops on interrupt.
 func TestWorkerRunsJobsServesMetricsLogsJSON(t *testing.T) {
-	srv, err := platform.StartDevServer(t.Context(), platform.DevServerOptions{Port: -1, DisableUI: true, SearchAttributes: workflows.SearchAttributes()})
+	srv, err := devserver.Start(t.Context(), devserver.Options{Port: -1, DisableUI: true, SearchAttributes: workflows.SearchAttributes()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +134,51 @@ func TestWorkerRunsJobsServesMetricsLogsJSON(t *testing.T) {
 	for _, m := range []string{"serving metrics", "worker starting", "worker stopped"} {
 		if !strings.Contains(joined, m) {
 			t.Errorf("logs lack %q: %s", m, joined)
+		}
+	}
+}
+
+func TestPprofAddr(t *testing.T) {
+	cfg, err := parseFlags([]string{"--pprof-addr", "127.0.0.1:0"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, url, err := servePprof(cfg.pprofAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	resp, err := http.Get(url + "heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "heap profile") {
+		t.Errorf("GET %sheap: %s, %.100q", url, resp.Status, b)
+	}
+	if cfg, err := parseFlags(nil, io.Discard); err != nil {
+		t.Error(err)
+	} else if cfg.pprofAddr != "" {
+		t.Errorf("default --pprof-addr %q, want empty", cfg.pprofAddr)
+	}
+}
+
+// TestNoEmbeddedServer keeps the Temporal server (platform/devserver) out of
+// the worker binary: its code, paged in at start, cost every worker about
+// 90 MiB of resident memory.
+func TestNoEmbeddedServer(t *testing.T) {
+	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.HasPrefix(p, "go.temporal.io/server/") || strings.HasPrefix(p, "github.com/temporalio/ui-server/") ||
+			strings.HasSuffix(p, "/platform/devserver") {
+			t.Errorf("the worker links %s", p)
 		}
 	}
 }

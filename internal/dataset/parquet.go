@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -73,9 +74,15 @@ func mapParquetSchema(src *arrow.Schema) (*arrow.Schema, []convKind, error) {
 	return newSchema(names, types), convs, nil
 }
 
-// parquetReader streams a Parquet file batch by batch (row group data is
-// decoded BatchRows rows at a time, never the whole file at once). Remote
-// files are first downloaded to a temporary file, removed on close.
+// parquetReader streams a Parquet file batch by batch, never the whole file
+// at once. Remote files are first downloaded to a temporary file, removed on
+// close (OpenShard reads them through ranged reads instead).
+//
+// Row groups whose columns are small (see columnWiseMaxBytes) are read one
+// column chunk at a time into whole-row-group arrays, which records then
+// slice (cols); others are decoded BatchRows rows at a time, every column
+// at once (rr). The records are the same either way: BatchRows rows each,
+// across row-group boundaries, the last one shorter.
 type parquetReader struct {
 	uri    string
 	f      *os.File
@@ -83,6 +90,7 @@ type parquetReader struct {
 	ra     io.Closer // a ranged reader (OpenShard), closed on close
 	pf     *file.Reader
 	rr     pqarrow.RecordReader
+	cols   *columnWise // instead of rr
 	schema *arrow.Schema
 	convs  []convKind
 	mem    memory.Allocator
@@ -156,6 +164,10 @@ func (r *parquetReader) start(ctx context.Context, rowGroups []int, opts Options
 	if rowGroups == nil {
 		r.rows = r.pf.NumRows()
 	}
+	if cw := newColumnWise(ctx, fr, src, rowGroups, opts); cw != nil {
+		r.cols = cw
+		return nil
+	}
 	r.rr, err = fr.GetRecordReader(ctx, nil, rowGroups)
 	if err != nil {
 		return fmt.Errorf("reading Parquet file: %w: %w", ErrMalformed, err)
@@ -177,6 +189,11 @@ func (r *parquetReader) skip(n int64) (_ int64, err error) {
 	}
 	if r.pos+k == r.rows {
 		r.pos = r.rows // at the end: next reports io.EOF
+		return k, nil
+	}
+	if r.cols != nil {
+		r.cols.seek(r.pos + k)
+		r.pos += k
 		return k, nil
 	}
 	if err := r.rr.SeekToRow(r.pos + k); err != nil {
@@ -265,6 +282,9 @@ func (r *parquetReader) next() (_ arrow.RecordBatch, err error) {
 	if r.pos >= r.rows {
 		return nil, io.EOF
 	}
+	if r.cols != nil {
+		return r.nextColumnWise()
+	}
 	rec, err := r.rr.Read()
 	if err != nil {
 		if err == io.EOF {
@@ -301,6 +321,10 @@ func (r *parquetReader) close() error {
 		r.rr.Release()
 		r.rr = nil
 	}
+	if r.cols != nil {
+		r.cols.release()
+		r.cols = nil
+	}
 	if r.ra != nil {
 		if err := r.ra.Close(); err != nil {
 			errs = append(errs, err)
@@ -322,6 +346,220 @@ func (r *parquetReader) close() error {
 	return errors.Join(errs...)
 }
 
+// columnWiseMaxBytes bounds the decoded size of one column chunk (of every
+// row group of a file or shard) for column-at-a-time reading: 2 MiB, about
+// what reading batch by batch holds per column anyway (a 1 MiB read buffer,
+// the current page, compressed and decompressed, and a dictionary). Reading
+// a column chunk whole drops its pages as soon as it is decoded, so a shard
+// holds one row group of decoded values instead of every column's pages:
+// 28 float32 columns in row groups of 131,072 rows take 14 MiB, against
+// about 70 MiB batch by batch (measured). A variable so that tests can
+// compare both ways of reading.
+var columnWiseMaxBytes int64 = 2 << 20
+
+// columnWise reads row groups one column chunk at a time and hands out
+// slices of them.
+type columnWise struct {
+	ctx    context.Context
+	fr     *pqarrow.FileReader
+	groups []int   // row groups to read, in order
+	starts []int64 // row of groups[i] among them
+	batch  int64
+	next   int              // index in groups of the next row group to load
+	cur    []*arrow.Chunked // columns of the loaded row group (nil: none)
+	off    int64            // rows of cur already handed out
+}
+
+// newColumnWise returns a column-at-a-time reader of rowGroups (nil: all),
+// or nil when a column is not of fixed width or a column chunk would decode
+// to more than columnWiseMaxBytes.
+func newColumnWise(ctx context.Context, fr *pqarrow.FileReader, src *arrow.Schema, rowGroups []int, opts Options) *columnWise {
+	width := 0 // widest column, in bits
+	for _, f := range src.Fields() {
+		fw, ok := f.Type.(arrow.FixedWidthDataType)
+		if !ok || f.Type.ID() == arrow.DICTIONARY || f.Type.ID() == arrow.EXTENSION {
+			return nil
+		}
+		width = max(width, fw.BitWidth()+1) // + validity bit
+	}
+	pf := fr.ParquetReader()
+	if rowGroups == nil {
+		rowGroups = make([]int, pf.NumRowGroups())
+		for i := range rowGroups {
+			rowGroups[i] = i
+		}
+	}
+	c := &columnWise{ctx: ctx, fr: fr, groups: rowGroups, starts: make([]int64, len(rowGroups)), batch: int64(opts.BatchRows)}
+	var row int64
+	for i, g := range rowGroups {
+		n := pf.MetaData().RowGroup(g).NumRows()
+		if n*int64(width)/8 > columnWiseMaxBytes {
+			return nil
+		}
+		c.starts[i] = row
+		row += n
+	}
+	return c
+}
+
+// load reads the next row group's columns.
+func (c *columnWise) load() error {
+	c.release()
+	if c.next >= len(c.groups) {
+		return io.ErrUnexpectedEOF
+	}
+	g := c.groups[c.next]
+	c.next++
+	rows := c.fr.ParquetReader().MetaData().RowGroup(g).NumRows()
+	n := len(c.fr.Manifest.Fields)
+	cols := make([]*arrow.Chunked, 0, n)
+	defer func() {
+		for _, ch := range cols {
+			ch.Release()
+		}
+	}()
+	for j := range n {
+		ch, err := c.readChunk(j, g, rows)
+		if err != nil {
+			return fmt.Errorf("row group %d, column %d: %w", g, j, err)
+		}
+		cols = append(cols, ch)
+		if int64(ch.Len()) != rows {
+			return fmt.Errorf("row group %d, column %d: %d values for %d rows: %w", g, j, ch.Len(), rows, ErrMalformed)
+		}
+	}
+	c.cur, cols = cols, nil
+	return nil
+}
+
+// readChunk decodes column j (a leaf: the schema is flat) of row group g,
+// which has rows rows. It reads rows-1 rows, then the last one: the reader
+// reserves its values buffer for the power of two above the count, which
+// for a power-of-two row group (the common case) would be twice the data.
+func (c *columnWise) readChunk(j, g int, rows int64) (*arrow.Chunked, error) {
+	cr, err := c.fr.GetFieldReader(c.ctx, j, map[int]bool{j: true}, []int{g})
+	if err != nil {
+		return nil, err
+	}
+	defer cr.Release()
+	if rows <= 1 {
+		return cr.NextBatch(rows)
+	}
+	head, err := cr.NextBatch(rows - 1)
+	if err != nil {
+		return nil, err
+	}
+	defer head.Release()
+	last, err := cr.NextBatch(1)
+	if err != nil {
+		return nil, err
+	}
+	defer last.Release()
+	return arrow.NewChunked(head.DataType(), append(slices.Clone(head.Chunks()), last.Chunks()...)), nil
+}
+
+// seek makes row (counted over c.groups) the next one handed out.
+func (c *columnWise) seek(row int64) {
+	c.release()
+	i := len(c.starts) - 1
+	for i > 0 && c.starts[i] > row {
+		i--
+	}
+	c.next = i
+	c.off = row - c.starts[i] // applied by take after loading
+}
+
+// take returns, per column, the arrays of the next n rows (or fewer, at the
+// end of the loaded row group; 0 rows when it is used up).
+func (c *columnWise) take(n int64) ([][]arrow.Array, int64) {
+	if c.cur == nil {
+		return nil, 0
+	}
+	k := min(n, int64(c.cur[0].Len())-c.off)
+	if k <= 0 {
+		return nil, 0
+	}
+	out := make([][]arrow.Array, len(c.cur))
+	for j, ch := range c.cur {
+		sl := array.NewChunkedSlice(ch, c.off, c.off+k)
+		for _, a := range sl.Chunks() {
+			if a.Len() > 0 {
+				a.Retain()
+				out[j] = append(out[j], a)
+			}
+		}
+		sl.Release()
+	}
+	c.off += k
+	return out, k
+}
+
+func (c *columnWise) release() {
+	for _, ch := range c.cur {
+		ch.Release()
+	}
+	c.cur = nil
+}
+
+// nextColumnWise builds the next record from whole-row-group columns,
+// spanning row groups as the batch-by-batch reader does.
+func (r *parquetReader) nextColumnWise() (arrow.RecordBatch, error) {
+	c := r.cols
+	want := min(c.batch, r.rows-r.pos)
+	parts := make([][]arrow.Array, len(r.convs))
+	defer func() {
+		for _, p := range parts {
+			for _, a := range p {
+				a.Release()
+			}
+		}
+	}()
+	var got int64
+	for got < want {
+		arrs, k := c.take(want - got)
+		if k == 0 {
+			off := c.off
+			if c.cur != nil {
+				off = 0 // the loaded row group is used up
+			}
+			if err := c.load(); err != nil {
+				return nil, fmt.Errorf("decoding Parquet data: %w", err)
+			}
+			c.off = off
+			continue
+		}
+		for j, a := range arrs {
+			parts[j] = append(parts[j], a...)
+		}
+		got += k
+	}
+	cols := make([]arrow.Array, len(parts))
+	defer func() {
+		for _, a := range cols {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	for j, p := range parts {
+		src := p[0]
+		if len(p) > 1 {
+			var err error
+			if src, err = array.Concatenate(p, r.mem); err != nil {
+				return nil, fmt.Errorf("column %q: %w", r.schema.Field(j).Name, err)
+			}
+			defer src.Release()
+		}
+		a, err := convertColumn(src, r.convs[j], r.mem)
+		if err != nil {
+			return nil, fmt.Errorf("column %q: %w", r.schema.Field(j).Name, err)
+		}
+		cols[j] = a
+	}
+	r.pos += got
+	return array.NewRecordBatch(r.schema, cols, got), nil
+}
+
 // convertColumn returns a new reference to col converted as c says.
 func convertColumn(col arrow.Array, c convKind, mem memory.Allocator) (arrow.Array, error) {
 	n := col.Len()
@@ -337,7 +575,7 @@ func convertColumn(col arrow.Array, c convKind, mem memory.Allocator) (arrow.Arr
 	case convToFloat64:
 		b := array.NewFloat64Builder(mem)
 		defer b.Release()
-		b.Reserve(n)
+		b.Resize(n) // exactly n: Reserve would round up to the next power of two
 		for i := 0; i < n; i++ {
 			if col.IsNull(i) {
 				b.UnsafeAppendBoolToBitmap(false)
@@ -354,7 +592,7 @@ func convertColumn(col arrow.Array, c convKind, mem memory.Allocator) (arrow.Arr
 	case convToInt64:
 		b := array.NewInt64Builder(mem)
 		defer b.Release()
-		b.Reserve(n)
+		b.Resize(n)
 		for i := 0; i < n; i++ {
 			if col.IsNull(i) {
 				b.UnsafeAppendBoolToBitmap(false)

@@ -2,6 +2,8 @@ package dataset
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -223,5 +225,90 @@ func TestFloat64s(t *testing.T) {
 	}
 	if s, ok := Float64s(rec.Column(3), nil); ok || len(s) != 0 {
 		t.Errorf("Float64s(string) = %v, %v; want empty, false", s, ok)
+	}
+}
+
+// TestParquetColumnWiseMatchesBatches reads files whole and by shards, with
+// skips, column chunk by column chunk and batch by batch (the threshold set
+// to 0): the records must be the same, boundaries included, for row groups
+// that batches straddle.
+func TestParquetColumnWiseMatchesBatches(t *testing.T) {
+	mem := checkedAlloc(t)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "f32", Type: arrow.PrimitiveTypes.Float32, Nullable: true},
+		{Name: "f64", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "i32", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "b", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
+	}, nil)
+	rb := array.NewRecordBuilder(mem, schema)
+	for k := range 2500 {
+		if k%17 == 3 {
+			for _, f := range rb.Fields() {
+				f.AppendNull()
+			}
+			continue
+		}
+		rb.Field(0).(*array.Float32Builder).Append(float32(k) / 7)
+		rb.Field(1).(*array.Float64Builder).Append(float64(k) / 3)
+		rb.Field(2).(*array.Int32Builder).Append(int32(k * 31 % 1000))
+		rb.Field(3).(*array.BooleanBuilder).Append(k%5 == 0)
+	}
+	rec := rb.NewRecordBatch()
+	rb.Release()
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "groups.parquet")
+	writeParquetGroups(t, path, 300, rec) // 8 groups of 300 rows and one of 100
+	f := File{URI: path, Format: Parquet}
+
+	read := func(t *testing.T, s *Shard, batch int, skip int64) []string {
+		t.Helper()
+		var (
+			r   Reader
+			err error
+		)
+		if s == nil {
+			r, err = Open(t.Context(), f, Options{BatchRows: batch, Alloc: mem})
+		} else {
+			r, err = OpenShard(t.Context(), *s, nil, Options{BatchRows: batch, Alloc: mem})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if err := SkipRows(r, skip); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("record of %d rows", rec.NumRows()))
+			out = append(out, renderRecord(rec)...)
+		}
+	}
+	shards := []*Shard{nil, {File: f, RowGroups: []int{2, 3, 4}}, {File: f, RowGroups: []int{8}}}
+	for i, s := range shards {
+		rows := []int64{2500, 900, 100}[i]
+		for _, batch := range []int{1, 64, 300, 301, 1000, 5000} {
+			for _, skip := range []int64{0, 1, 99, 100, 299, 300, 450, 2499} {
+				if skip > rows {
+					continue
+				}
+				want := func() []string {
+					defer func(v int64) { columnWiseMaxBytes = v }(columnWiseMaxBytes)
+					columnWiseMaxBytes = 0
+					return read(t, s, batch, skip)
+				}()
+				got := read(t, s, batch, skip)
+				if !slices.Equal(got, want) {
+					t.Fatalf("shard %v, batch %d, skip %d: column-wise records differ from batches' (%d lines, want %d)", s, batch, skip, len(got), len(want))
+				}
+			}
+		}
 	}
 }

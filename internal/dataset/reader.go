@@ -493,7 +493,7 @@ func (c *converter) next() (arrow.RecordBatch, error) {
 func int64ToFloat64(a *array.Int64, mem memory.Allocator) arrow.Array {
 	b := array.NewFloat64Builder(mem)
 	defer b.Release()
-	b.Reserve(a.Len())
+	b.Resize(a.Len()) // exactly: Reserve would round up to the next power of two
 	for i := 0; i < a.Len(); i++ {
 		if a.IsNull(i) {
 			b.UnsafeAppendBoolToBitmap(false)

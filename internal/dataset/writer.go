@@ -20,17 +20,36 @@ const ParquetRowGroupRows = 1 << 16 // 65,536: bounds the rows buffered per writ
 
 // ParquetWriter writes records to a Parquet file, Snappy-compressed, in row
 // groups of up to ParquetRowGroupRows rows (small records are gathered into
-// one row group, which is buffered in memory until full or closed). The
-// Arrow schema is stored in the file so that readers get the same types.
+// one row group). The Arrow schema is stored in the file so that readers
+// get the same types.
+//
+// The records of a row group are retained (not copied) until it is full or
+// the writer is closed, and then written one column at a time: each column
+// is encoded, compressed and written to w before the next, so besides the
+// retained records the writer holds one column chunk, not the whole row
+// group encoded and compressed as pqarrow's WriteBuffered does (about
+// twice the row group's size). The bytes are the same as WriteBuffered's.
 type ParquetWriter struct {
-	schema *arrow.Schema
-	fw     *pqarrow.FileWriter
+	schema  *arrow.Schema
+	fw      *pqarrow.FileWriter
+	pending []arrow.RecordBatch // retained records of the open row group
+	rows    int64               // rows in pending
+	empty   arrow.RecordBatch   // an empty record written before any row
+	groups  int                 // row groups written
 }
 
 // NewParquetWriter starts a Parquet file on w with the given schema. Close
 // must be called to write the footer; it does not close w.
 func NewParquetWriter(w io.Writer, schema *arrow.Schema) (*ParquetWriter, error) {
-	props := parquet.NewWriterProperties(
+	fw, err := pqarrow.NewFileWriter(schema, writerOnly{w}, parquetWriterProps(), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		return nil, fmt.Errorf("starting Parquet file: %w", err)
+	}
+	return &ParquetWriter{schema: schema, fw: fw}, nil
+}
+
+func parquetWriterProps() *parquet.WriterProperties {
+	return parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Snappy),
 		// Dictionary encoding pays for low-cardinality columns only; on
 		// float features and predictions it hashes every value (most of
@@ -38,35 +57,98 @@ func NewParquetWriter(w io.Writer, schema *arrow.Schema) (*ParquetWriter, error)
 		parquet.WithDictionaryDefault(false),
 		parquet.WithMaxRowGroupLength(ParquetRowGroupRows),
 	)
-	fw, err := pqarrow.NewFileWriter(schema, writerOnly{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		return nil, fmt.Errorf("starting Parquet file: %w", err)
-	}
-	return &ParquetWriter{schema: schema, fw: fw}, nil
 }
 
 // writerOnly hides any Close method of the wrapped writer, which pqarrow
 // would otherwise call.
 type writerOnly struct{ io.Writer }
 
-// Write appends rec, whose schema must equal the writer's.
+// Write appends rec, whose schema must equal the writer's. rec is retained
+// until its rows are written; the caller may release it at once.
 func (p *ParquetWriter) Write(rec arrow.RecordBatch) error {
 	if !rec.Schema().Equal(p.schema) {
 		return fmt.Errorf("writing Parquet record: record schema %s differs from the file's %s: %w", rec.Schema(), p.schema, ErrSchemaMismatch)
 	}
-	if err := p.fw.WriteBuffered(rec); err != nil {
+	if rec.NumRows() == 0 {
+		if p.empty == nil && p.rows == 0 && p.groups == 0 {
+			rec.Retain()
+			p.empty = rec
+		}
+		return nil
+	}
+	rec.Retain()
+	p.pending = append(p.pending, rec)
+	p.rows += rec.NumRows()
+	for p.rows >= ParquetRowGroupRows {
+		if err := p.flush(ParquetRowGroupRows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush writes the first n pending rows as a row group, column by column,
+// and drops them from pending.
+func (p *ParquetWriter) flush(n int64) error {
+	if err := p.fw.NewRowGroupChecked(); err != nil {
 		return fmt.Errorf("writing Parquet record: %w", err)
 	}
+	cols := make([]arrow.Array, len(p.pending))
+	for i, f := range p.schema.Fields() {
+		for j, rec := range p.pending {
+			cols[j] = rec.Column(i)
+		}
+		c := arrow.NewChunked(f.Type, cols)
+		err := p.fw.WriteColumnChunked(c, 0, n)
+		c.Release()
+		if err != nil {
+			return fmt.Errorf("writing Parquet record: %w", err)
+		}
+	}
+	p.groups++
+	// Drop the written rows: whole records, then the head of a record
+	// that continues in the next row group.
+	k := 0
+	for left := n; k < len(p.pending) && left > 0; k++ {
+		rec := p.pending[k]
+		if m := rec.NumRows(); m > left {
+			p.pending[k] = rec.NewSlice(left, m)
+			rec.Release()
+			break
+		}
+		left -= rec.NumRows()
+		rec.Release()
+	}
+	p.pending = append(p.pending[:0], p.pending[k:]...)
+	p.rows -= n
 	return nil
 }
 
 // Close writes the pending row group and the footer. It does not close the
 // underlying writer.
 func (p *ParquetWriter) Close() error {
-	if err := p.fw.Close(); err != nil {
-		return fmt.Errorf("closing Parquet file: %w", err)
+	var err error
+	switch {
+	case p.rows > 0:
+		err = p.flush(p.rows)
+	case p.groups == 0 && p.empty != nil:
+		// A file given only empty records has one empty row group.
+		if werr := p.fw.WriteBuffered(p.empty); werr != nil {
+			err = fmt.Errorf("writing Parquet record: %w", werr)
+		}
 	}
-	return nil
+	if p.empty != nil {
+		p.empty.Release()
+		p.empty = nil
+	}
+	for _, rec := range p.pending {
+		rec.Release()
+	}
+	p.pending, p.rows = nil, 0
+	if cerr := p.fw.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("closing Parquet file: %w", cerr)
+	}
+	return err
 }
 
 // CSVWriter writes records as CSV with a header row. Floats are formatted

@@ -166,7 +166,7 @@ func (s *scorer) labelColumn(mem memory.Allocator, rows int) arrow.Array {
 	}
 	b := array.NewInt64Builder(mem)
 	defer b.Release()
-	b.Reserve(rows)
+	b.Resize(rows) // exactly rows: Reserve would round up to the next power of two
 	for _, c := range s.classes[:rows] {
 		if l != nil {
 			b.UnsafeAppend(l.ints[c])
@@ -181,7 +181,7 @@ func (s *scorer) labelColumn(mem memory.Allocator, rows int) arrow.Array {
 func floatColumn(mem memory.Allocator, m []float64, rows, stride, k int) arrow.Array {
 	b := array.NewFloat64Builder(mem)
 	defer b.Release()
-	b.Reserve(rows)
+	b.Resize(rows)
 	for r := range rows {
 		b.UnsafeAppend(m[r*stride+k])
 	}

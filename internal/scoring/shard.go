@@ -15,8 +15,8 @@ import (
 
 // DefaultShardBatchRows is the default number of rows a shard reads and
 // scores at a time: large enough for the evaluator's blocks, small enough
-// that two shards in flight keep a worker's live memory near 200 MiB
-// (each record exists as input, float64 matrix and output at once).
+// that its copies (each record exists as input, float64 matrix and output
+// at once) stay a small part of a shard's memory.
 const DefaultShardBatchRows = 1 << 14
 
 // DefaultChunkRows is the default number of rows per result-set chunk:

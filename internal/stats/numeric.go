@@ -143,6 +143,15 @@ func (n *Numeric) bin(x float64) int {
 // in Count. +-Inf are counted in Count and InfCount, enter min, max and the
 // quartiles, and make the mean infinite (or NaN) and the std NaN, as pandas.
 func (n *Numeric) Add(xs []float64) {
+	if n.exact && n.exactCap < math.MaxInt {
+		// Bounded: grow the exact values by doubling up to the cap, not by
+		// append's 1.25x steps, whose copies come to about 4x the cap in
+		// garbage per column (measured: a tenth of a worker's allocations).
+		if need := min(len(n.values)+len(xs), n.exactCap); need > cap(n.values) {
+			c := max(need, min(2*cap(n.values), n.exactCap))
+			n.values = slices.Grow(n.values, c-len(n.values))
+		}
+	}
 	var sum float64
 	var cnt int64
 	mn, mx := n.min, n.max

@@ -153,6 +153,27 @@ func (o S3Options) withDefaults() S3Options {
 type s3Store struct {
 	api  *s3.Client
 	opts S3Options
+	// parts recycles the writers' part buffers (*[]byte of capacity
+	// opts.PartSize): a result-set part is dozens of MiB, so without it
+	// each part buffer is allocated, and grown by copying, anew.
+	parts sync.Pool
+}
+
+// recycledPart returns an empty buffer of capacity opts.PartSize that a
+// writer has finished with, or nil.
+func (st *s3Store) recycledPart() []byte {
+	if b, ok := st.parts.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return nil
+}
+
+// recyclePart keeps a part buffer of capacity opts.PartSize, once nothing
+// reads it, for recycledPart.
+func (st *s3Store) recyclePart(b []byte) {
+	if int64(cap(b)) == st.opts.PartSize {
+		st.parts.Put(&b)
+	}
 }
 
 // s3Lazy builds a client once, on first use.

@@ -72,10 +72,15 @@ func (w *s3Writer) Write(p []byte) (int, error) {
 	size := int(w.st.opts.PartSize)
 	n := 0
 	for len(p) > 0 {
-		if w.buf == nil && len(p) >= size {
-			// A whole part straight from the caller would alias p,
-			// which the caller may reuse: copy into a part buffer.
-			w.buf = make([]byte, 0, size)
+		if w.buf == nil {
+			// Copied, never aliased: the caller may reuse p. A recycled
+			// part buffer when there is one; a whole new part for an
+			// object already multipart or given a part at once; else
+			// (a small object, so far) append grows the buffer.
+			w.buf = w.st.recycledPart()
+			if w.buf == nil && (w.nextPart > 0 || len(p) >= size) {
+				w.buf = make([]byte, 0, size)
+			}
 		}
 		k := min(len(p), size-len(w.buf))
 		w.buf = append(w.buf, p[:k]...)
@@ -118,6 +123,7 @@ func (w *s3Writer) flushPart() error {
 			PartNumber: aws.Int32(num), Body: bytes.NewReader(data),
 			ContentLength: aws.Int64(int64(len(data))),
 		})
+		w.st.recyclePart(data) // the request is over, retries included
 		if err != nil {
 			_ = w.fail(fmt.Errorf("uploading part %d of %s: %w", num, w.uri, s3Err(err)))
 			return
@@ -146,6 +152,7 @@ func (w *s3Writer) Commit() error {
 			Bucket: &w.bucket, Key: &w.key, Body: bytes.NewReader(data),
 			ContentLength: aws.Int64(int64(len(data))),
 		})
+		w.st.recyclePart(data)
 		if err != nil {
 			return fmt.Errorf("writing %s: %w", w.uri, s3Err(err))
 		}

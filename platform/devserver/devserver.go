@@ -1,9 +1,10 @@
-package platform
+package devserver
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -16,7 +17,9 @@ import (
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
@@ -27,11 +30,13 @@ import (
 	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+
+	"github.com/batchinfer/batchinfer/platform"
 )
 
-// DevServerOptions configures an embedded development server. Zero values
+// Options configures an embedded development server. Zero values
 // take the documented defaults.
-type DevServerOptions struct {
+type Options struct {
 	// IP the frontend and UI listen on. Default 127.0.0.1.
 	IP string
 	// Port of the frontend gRPC service. Default 7233; -1 picks a free port.
@@ -56,8 +61,8 @@ type DevServerOptions struct {
 	LogLevel string
 }
 
-// DevServer is a running embedded Temporal server (and optionally its Web UI).
-type DevServer struct {
+// Server is a running embedded Temporal server (and optionally its Web UI).
+type Server struct {
 	server    temporal.Server
 	ui        *uiserver.Server
 	hostPort  string
@@ -65,10 +70,10 @@ type DevServer struct {
 	namespace string
 }
 
-// StartDevServer starts a Temporal server with all four services in this
+// Start starts a Temporal server with all four services in this
 // process, backed by SQLite (in memory unless DBFile is set), and the Web UI.
 // It returns once the frontend accepts connections. Call Stop to shut down.
-func StartDevServer(ctx context.Context, opts DevServerOptions) (*DevServer, error) {
+func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.IP == "" {
 		opts.IP = "127.0.0.1"
 	}
@@ -123,7 +128,7 @@ func StartDevServer(ctx context.Context, opts DevServerOptions) (*DevServer, err
 	if err := server.Start(); err != nil {
 		return nil, fmt.Errorf("starting temporal server on %s:%d: %w", opts.IP, opts.Port, err)
 	}
-	ds := &DevServer{
+	ds := &Server{
 		server:    server,
 		hostPort:  net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port)),
 		namespace: opts.Namespace,
@@ -154,7 +159,7 @@ func StartDevServer(ctx context.Context, opts DevServerOptions) (*DevServer, err
 		// A database file made before an attribute was added lacks it.
 		c, err := ds.Dial(client.Options{Logger: quietSDKLogger()})
 		if err == nil {
-			_, err = RegisterSearchAttributes(ctx, c, opts.Namespace, opts.SearchAttributes)
+			_, err = platform.RegisterSearchAttributes(ctx, c, opts.Namespace, opts.SearchAttributes)
 			c.Close()
 		}
 		if err != nil {
@@ -166,16 +171,16 @@ func StartDevServer(ctx context.Context, opts DevServerOptions) (*DevServer, err
 }
 
 // HostPort is the frontend address clients dial, e.g. "127.0.0.1:7233".
-func (s *DevServer) HostPort() string { return s.hostPort }
+func (s *Server) HostPort() string { return s.hostPort }
 
 // Namespace is the namespace registered at start.
-func (s *DevServer) Namespace() string { return s.namespace }
+func (s *Server) Namespace() string { return s.namespace }
 
 // UIURL is the Web UI's base URL, or "" when the UI is disabled.
-func (s *DevServer) UIURL() string { return s.uiURL }
+func (s *Server) UIURL() string { return s.uiURL }
 
 // WorkflowURL links a workflow run in the Web UI ("" without UI).
-func (s *DevServer) WorkflowURL(workflowID, runID string) string {
+func (s *Server) WorkflowURL(workflowID, runID string) string {
 	if s.uiURL == "" {
 		return ""
 	}
@@ -183,21 +188,21 @@ func (s *DevServer) WorkflowURL(workflowID, runID string) string {
 }
 
 // Dial returns a client for the server's namespace.
-func (s *DevServer) Dial(opts client.Options) (client.Client, error) {
+func (s *Server) Dial(opts client.Options) (client.Client, error) {
 	opts.HostPort = s.hostPort
 	opts.Namespace = s.namespace
 	return client.Dial(opts)
 }
 
 // Stop shuts down the UI and the server.
-func (s *DevServer) Stop() {
+func (s *Server) Stop() {
 	if s.ui != nil {
 		s.ui.Stop()
 	}
 	_ = s.server.Stop()
 }
 
-func (s *DevServer) waitReady(ctx context.Context) error {
+func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {
@@ -205,7 +210,7 @@ func (s *DevServer) waitReady(ctx context.Context) error {
 		if err == nil {
 			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
 			if err == nil {
-				_, err = c.WorkflowService().DescribeNamespace(ctx, describeNamespace(s.namespace))
+				_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: s.namespace})
 			}
 			c.Close()
 			if err == nil {
@@ -220,7 +225,7 @@ func (s *DevServer) waitReady(ctx context.Context) error {
 	}
 }
 
-func devServerConfig(opts DevServerOptions) (*config.Config, error) {
+func devServerConfig(opts Options) (*config.Config, error) {
 	sqlConf := &config.SQL{PluginName: sqliteplugin.PluginName}
 	if opts.DBFile == "" {
 		sqlConf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
@@ -337,4 +342,9 @@ func waitListening(ctx context.Context, addr string, failed <-chan error) error 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// quietSDKLogger drops the SDK's info chatter; warnings and errors go to stderr.
+func quietSDKLogger() sdklog.Logger {
+	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
