@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 )
@@ -212,10 +211,6 @@ func describePEM(v string) string {
 // quietSDKLogger drops the SDK's info chatter; warnings and errors go to stderr.
 func quietSDKLogger() sdklog.Logger {
 	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-}
-
-func describeNamespace(ns string) *workflowservice.DescribeNamespaceRequest {
-	return &workflowservice.DescribeNamespaceRequest{Namespace: ns}
 }
 
 // optBool is a tri-state boolean flag: unset (nil), true or false.

@@ -152,7 +152,7 @@ func (r *parquetReader) start(ctx context.Context, rowGroups []int, opts Options
 		return err
 	}
 	if src.NumFields() == 0 {
-		return fmt.Errorf("Parquet file has no columns: %w", ErrEmpty)
+		return fmt.Errorf("the Parquet file has no columns: %w", ErrEmpty)
 	}
 	md := r.pf.MetaData()
 	for _, g := range rowGroups {

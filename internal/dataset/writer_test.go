@@ -16,7 +16,7 @@ import (
 
 func TestCSVWriterRoundTrip(t *testing.T) {
 	mem := checkedAlloc(t)
-	values := []float64{0.1, 2.2250738585072014e-308, 1e23, 1.0 / 3, -0.0, 5e-324, math.MaxFloat64, 123456789012345678, math.Inf(1)}
+	values := []float64{0.1, 2.2250738585072014e-308, 1e23, 1.0 / 3, math.Copysign(0, -1), 5e-324, math.MaxFloat64, 123456789012345678, math.Inf(1)}
 	schema := newSchema([]string{"v", "name, quoted", "ok"}, []arrow.DataType{typeFloat64, typeString, typeBool})
 	rb := array.NewRecordBuilder(mem, schema)
 	defer rb.Release()
