@@ -89,6 +89,7 @@ type parquetReader struct {
 	tmp    string
 	ra     io.Closer // a ranged reader (OpenShard), closed on close
 	pf     *file.Reader
+	src    *watchedReaderAt // pf's bytes
 	rr     pqarrow.RecordReader
 	cols   *columnWise // instead of rr
 	schema *arrow.Schema
@@ -140,7 +141,7 @@ func openParquet(ctx context.Context, uri string, opts Options) (_ fileReader, e
 // start reads the schema from r.pf and starts a record reader over
 // rowGroups (nil: all of them).
 func (r *parquetReader) start(ctx context.Context, rowGroups []int, opts Options) error {
-	fr, err := pqarrow.NewFileReader(r.pf, pqarrow.ArrowReadProperties{BatchSize: int64(opts.BatchRows)}, opts.Alloc)
+	fr, err := newArrowFileReader(r.pf, pqarrow.ArrowReadProperties{BatchSize: int64(opts.BatchRows)}, opts.Alloc)
 	if err != nil {
 		return fmt.Errorf("reading Parquet schema: %w: %w", ErrMalformed, err)
 	}
@@ -211,9 +212,10 @@ func (r *parquetReader) openFooter() error {
 	if fi.Size() == 0 {
 		return fmt.Errorf("file is empty (0 bytes): %w", ErrEmpty)
 	}
-	r.pf, err = file.NewParquetReader(r.f, file.WithReadProps(readProps(r.mem)))
+	r.src = &watchedReaderAt{src: r.f}
+	r.pf, err = file.NewParquetReader(r.src, file.WithReadProps(readProps(r.mem)))
 	if err != nil {
-		return fmt.Errorf("reading Parquet footer: %w: %w", ErrMalformed, err)
+		return r.src.decodeErr("reading Parquet footer", err)
 	}
 	return nil
 }
@@ -259,7 +261,7 @@ func parquetSchema(uri string) (_ *arrow.Schema, err error) {
 	if err := r.openFooter(); err != nil {
 		return nil, err
 	}
-	fr, err := pqarrow.NewFileReader(r.pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	fr, err := newArrowFileReader(r.pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
 	if err != nil {
 		return nil, fmt.Errorf("reading Parquet schema: %w: %w", ErrMalformed, err)
 	}
@@ -290,10 +292,15 @@ func (r *parquetReader) next() (_ arrow.RecordBatch, err error) {
 		if err == io.EOF {
 			return nil, io.EOF
 		}
-		return nil, fmt.Errorf("decoding Parquet data: %w", err)
+		return nil, r.src.decodeErr("decoding Parquet data", err)
 	}
 	if rec == nil {
 		return nil, io.EOF
+	}
+	for i, col := range rec.Columns() {
+		if int64(col.Len()) != rec.NumRows() {
+			return nil, fmt.Errorf("decoding Parquet data: column %d has %d values in a batch of %d rows: %w", i, col.Len(), rec.NumRows(), ErrMalformed)
+		}
 	}
 	// rec belongs to r.rr (released at the next Read); build our own.
 	cols := make([]arrow.Array, rec.NumCols())
@@ -442,20 +449,32 @@ func (c *columnWise) readChunk(j, g int, rows int64) (*arrow.Chunked, error) {
 		return nil, err
 	}
 	defer cr.Release()
+	var out *arrow.Chunked
 	if rows <= 1 {
-		return cr.NextBatch(rows)
+		if out, err = cr.NextBatch(rows); err != nil {
+			return nil, err
+		}
+	} else {
+		head, err := cr.NextBatch(rows - 1)
+		if err != nil {
+			return nil, err
+		}
+		defer head.Release()
+		last, err := cr.NextBatch(1)
+		if err != nil {
+			return nil, err
+		}
+		defer last.Release()
+		out = arrow.NewChunked(head.DataType(), append(slices.Clone(head.Chunks()), last.Chunks()...))
 	}
-	head, err := cr.NextBatch(rows - 1)
-	if err != nil {
-		return nil, err
+	// A column chunk holding other than its row group's row count is
+	// corrupt; records built from it would have ragged columns.
+	if int64(out.Len()) != rows {
+		n := out.Len()
+		out.Release()
+		return nil, fmt.Errorf("column %d of row group %d holds %d values for %d rows: %w", j, g, n, rows, ErrMalformed)
 	}
-	defer head.Release()
-	last, err := cr.NextBatch(1)
-	if err != nil {
-		return nil, err
-	}
-	defer last.Release()
-	return arrow.NewChunked(head.DataType(), append(slices.Clone(head.Chunks()), last.Chunks()...)), nil
+	return out, nil
 }
 
 // seek makes row (counted over c.groups) the next one handed out.
@@ -523,7 +542,7 @@ func (r *parquetReader) nextColumnWise() (arrow.RecordBatch, error) {
 				off = 0 // the loaded row group is used up
 			}
 			if err := c.load(); err != nil {
-				return nil, fmt.Errorf("decoding Parquet data: %w", err)
+				return nil, r.src.decodeErr("decoding Parquet data", err)
 			}
 			c.off = off
 			continue

@@ -185,7 +185,7 @@ func planParquet(ctx context.Context, f File, target int64) (_ []Shard, err erro
 	}
 	defer pf.Close()
 	// Check the columns now rather than in every shard.
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	fr, err := newArrowFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
 	if err != nil {
 		return nil, fmt.Errorf("reading Parquet schema: %w: %w", ErrMalformed, err)
 	}
@@ -713,9 +713,10 @@ func openParquetRanged(ctx context.Context, uri string, groups []int, opts Optio
 	if ra.Size() == 0 {
 		return nil, fmt.Errorf("file is empty (0 bytes): %w", ErrEmpty)
 	}
-	r.pf, err = file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()), file.WithReadProps(readProps(opts.Alloc)))
+	r.src = &watchedReaderAt{src: io.NewSectionReader(ra, 0, ra.Size())}
+	r.pf, err = file.NewParquetReader(r.src, file.WithReadProps(readProps(opts.Alloc)))
 	if err != nil {
-		return nil, fmt.Errorf("reading Parquet footer: %w: %w", ErrMalformed, err)
+		return nil, r.src.decodeErr("reading Parquet footer", err)
 	}
 	if err := r.start(ctx, groups, opts); err != nil {
 		return nil, err
