@@ -46,7 +46,7 @@ func errorType(err error) string {
 		return ErrTypeNoReference
 	case errors.Is(err, stats.ErrSyntax):
 		return ErrTypeBadStatistics
-	case errors.As(err, &parseErr),
+	case errors.As(err, &parseErr), errors.Is(err, dataset.ErrMalformed),
 		errors.Is(err, dataset.ErrNotFound), errors.Is(err, dataset.ErrUnsupportedFormat),
 		errors.Is(err, dataset.ErrSchemaMismatch), errors.Is(err, dataset.ErrInlineTooLarge):
 		return ErrTypeBadDataset

@@ -87,6 +87,8 @@ func TestBadInputFailsAtOnce(t *testing.T) {
 			errType: activities.ErrTypeMissingFeatures, want: []string{"feat_2", "feat_4"}},
 		{name: "label column already present", dataset: writeFile(t, dir, "labelled.csv", "feat_0,feat_1,feat_2,feat_3,feat_4,labels\n1,2,3,4,5,1\n"), model: model,
 			errType: activities.ErrTypeLabelExists, want: []string{"labels"}},
+		{name: "corrupt parquet", dataset: writeFile(t, dir, "corrupt.parquet", "PAR1\x15\x04\x15\x10\x15\x14L\x15\x02\x15\x00\x12\x00\x00garbage\x08\x00\x00\x00PAR1"), model: model,
+			errType: activities.ErrTypeBadDataset, want: []string{"corrupt.parquet", "malformed"}},
 		{name: "empty dataset", dataset: writeFile(t, dir, "empty.csv", header), model: model,
 			errType: activities.ErrTypeEmptyDataset, want: []string{"no rows"}},
 		{name: "bad drop column", dataset: writeFile(t, dir, "ok3.csv", good), model: model,
