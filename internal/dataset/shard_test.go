@@ -430,23 +430,28 @@ func TestShardJSONLErrorLine(t *testing.T) {
 // groupRows rows (each record starts a new row group).
 func writeParquetGroups(t *testing.T, path string, groupRows int64, recs ...arrow.RecordBatch) {
 	t.Helper()
+	mustWrite(t, path, parquetBytes(t, groupRows, recs...))
+}
+
+// parquetBytes encodes recs as a Parquet file (pqarrow, the Arrow schema
+// stored) with row groups of at most groupRows rows.
+func parquetBytes(tb testing.TB, groupRows int64, recs ...arrow.RecordBatch) []byte {
+	tb.Helper()
 	var buf bytes.Buffer
 	props := parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(groupRows))
 	fw, err := pqarrow.NewFileWriter(recs[0].Schema(), &buf, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	for _, rec := range recs {
 		if err := fw.Write(rec); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	if err := fw.Close(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return buf.Bytes()
 }
 
 func TestShardParquetMatchesOpenAll(t *testing.T) {
