@@ -103,12 +103,7 @@ func TestWorkerRunsJobsServesMetricsLogsJSON(t *testing.T) {
 	if err := r.Get(t.Context(), &res); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, body := httpGet(t, "http://"+metricsAddr+"/metrics")
 	if want := `batchinfer_rows_scored_total{model="` + model + `"} 10000`; !strings.Contains(string(body), want) {
 		t.Errorf("metrics lack %q", want)
 	}
@@ -148,17 +143,9 @@ func TestPprofAddr(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	resp, err := http.Get(url + "heap?debug=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "heap profile") {
-		t.Errorf("GET %sheap: %s, %.100q", url, resp.Status, b)
+	status, b := httpGet(t, url+"heap?debug=1")
+	if status != http.StatusOK || !strings.Contains(string(b), "heap profile") {
+		t.Errorf("GET %sheap: %d, %.100q", url, status, b)
 	}
 	if cfg, err := parseFlags(nil, io.Discard); err != nil {
 		t.Error(err)
@@ -181,4 +168,19 @@ func TestNoEmbeddedServer(t *testing.T) {
 			t.Errorf("the worker links %s", p)
 		}
 	}
+}
+
+// httpGet fetches url and returns the status code and the whole body.
+func httpGet(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
 }

@@ -9,6 +9,8 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/batchinfer/batchinfer/cluster"
 )
 
 // phase is what a run's history says of one activity type.
@@ -87,19 +89,11 @@ func printPhases(ps []*phase) {
 		if len(p.byWorker) > 1 {
 			var per []string
 			for w, n := range p.byWorker {
-				per = append(per, fmt.Sprintf("%s: %d", shortIdentity(w), n))
+				per = append(per, fmt.Sprintf("%d: %d", cluster.IdentityPID(w), n))
 			}
 			sort.Strings(per)
 			line += "; per worker " + strings.Join(per, ", ")
 		}
 		fmt.Println(line)
 	}
-}
-
-// shortIdentity keeps the "pid@host" of a worker identity.
-func shortIdentity(id string) string {
-	if pid, _, ok := strings.Cut(id, "@"); ok {
-		return pid
-	}
-	return id
 }
