@@ -415,14 +415,7 @@ func TestRegisterCategoricalColumns(t *testing.T) {
 				To:                 to,
 			})
 			if tc.err != nil {
-				if !errors.Is(err, ErrBadParameter) {
-					t.Fatalf("want ErrBadParameter, got %v", err)
-				}
-				for _, w := range tc.err {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q does not mention %q", err, w)
-					}
-				}
+				wantBadParameter(t, err, tc.err)
 				if _, statErr := os.Stat(to); !errors.Is(statErr, os.ErrNotExist) {
 					t.Errorf("bundle written despite the error: %v", statErr)
 				}
@@ -487,14 +480,7 @@ func TestResolveCategorical(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ResolveCategorical(p, tc.m, tc.declared)
 			if tc.err != nil {
-				if !errors.Is(err, ErrBadParameter) {
-					t.Fatalf("want ErrBadParameter, got %v", err)
-				}
-				for _, w := range tc.err {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q does not mention %q", err, w)
-					}
-				}
+				wantBadParameter(t, err, tc.err)
 				return
 			}
 			if err != nil || !slices.Equal(got, tc.want) {
@@ -534,5 +520,19 @@ func TestRegisterCategoricalChecks(t *testing.T) {
 				t.Errorf("got %v, %v; want %v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// wantBadParameter fails t unless err is an ErrBadParameter whose message
+// mentions every word.
+func wantBadParameter(t *testing.T, err error, words []string) {
+	t.Helper()
+	if !errors.Is(err, ErrBadParameter) {
+		t.Fatalf("want ErrBadParameter, got %v", err)
+	}
+	for _, w := range words {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
 	}
 }
