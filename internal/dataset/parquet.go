@@ -449,32 +449,20 @@ func (c *columnWise) readChunk(j, g int, rows int64) (*arrow.Chunked, error) {
 		return nil, err
 	}
 	defer cr.Release()
-	var out *arrow.Chunked
 	if rows <= 1 {
-		if out, err = cr.NextBatch(rows); err != nil {
-			return nil, err
-		}
-	} else {
-		head, err := cr.NextBatch(rows - 1)
-		if err != nil {
-			return nil, err
-		}
-		defer head.Release()
-		last, err := cr.NextBatch(1)
-		if err != nil {
-			return nil, err
-		}
-		defer last.Release()
-		out = arrow.NewChunked(head.DataType(), append(slices.Clone(head.Chunks()), last.Chunks()...))
+		return cr.NextBatch(rows)
 	}
-	// A column chunk holding other than its row group's row count is
-	// corrupt; records built from it would have ragged columns.
-	if int64(out.Len()) != rows {
-		n := out.Len()
-		out.Release()
-		return nil, fmt.Errorf("column %d of row group %d holds %d values for %d rows: %w", j, g, n, rows, ErrMalformed)
+	head, err := cr.NextBatch(rows - 1)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	defer head.Release()
+	last, err := cr.NextBatch(1)
+	if err != nil {
+		return nil, err
+	}
+	defer last.Release()
+	return arrow.NewChunked(head.DataType(), append(slices.Clone(head.Chunks()), last.Chunks()...)), nil
 }
 
 // seek makes row (counted over c.groups) the next one handed out.
