@@ -299,7 +299,7 @@ func (r *parquetReader) next() (_ arrow.RecordBatch, err error) {
 	}
 	for i, col := range rec.Columns() {
 		if int64(col.Len()) != rec.NumRows() {
-			return nil, fmt.Errorf("decoding Parquet data: column %d has %d values in a batch of %d rows: %w", i, col.Len(), rec.NumRows(), ErrMalformed)
+			return nil, fmt.Errorf("decoding Parquet data: column %q has %d values in a batch of %d rows: %w", rec.Schema().Field(i).Name, col.Len(), rec.NumRows(), ErrMalformed)
 		}
 	}
 	// rec belongs to r.rr (released at the next Read); build our own.
